@@ -1,0 +1,569 @@
+/*  ingest — the collector's agent-facing loop.
+
+    One zloop: a reader on the ROUTER drains frames in bursts; data bodies are
+    written inside one open transaction; the transaction is committed when it
+    holds batch_max messages or batch_wait_ms after it was opened; only then
+    are Acks sent. Heartbeats only touch memory, flushed every seen_flush_ms. */
+#include "ingest.h"
+
+#include "clock.h"
+#include "codec.h"
+#include "keys.h"
+#include "log.h"
+#include "seqtrack.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+
+#define INGEST_KEY_LEN 40        // Z85 of a 32-byte CURVE public key
+#define INGEST_RID_MAX 256       // ZeroMQ routing ids are at most 255 bytes
+#define INGEST_DRAIN_BURST 2048  // frames read per reader wake-up before yielding to timers
+
+typedef struct {
+    char key[INGEST_KEY_LEN + 1];   // authenticated CURVE public key (Z85)
+    char hostname[64];              // as claimed in Hello, for log lines only
+    int64_t agent_id;               // agents.id in the store
+    seqtrack_t *track;              // which seqs are stored
+    uint8_t rid[INGEST_RID_MAX];    // ROUTER routing id of the latest connection
+    size_t rid_len;                 // bytes in rid
+    uint64_t acked_sent;            // last seq acked to the agent
+    bool in_batch;                  // listed in the open batch's peers
+    bool force_ack;                 // ack even if unchanged (Hello, duplicates)
+    bool seen_dirty;                // last_seen changed since the last flush
+    int64_t last_seen_ms;           // wall clock of the latest frame
+    bool has_heartbeat;             // heartbeat holds a figure
+    Ferry__Heartbeat heartbeat;     // latest heartbeat figures (scalars only)
+    uint64_t bad_total;             // bad frames from this peer since start
+    uint64_t bad_since_log;         // bad frames not yet reported in a log line
+    uint64_t bad_by_status[CODEC_ERR_COUNT]; // bad frames by reason
+    int64_t bad_last_log_ms;        // rate limit of the bad-frame log line
+} peer_t;
+
+struct _ingest_t {
+    const ingest_options_t *opts;   // borrowed
+    store_t *store;                 // the database
+    zactor_t *auth;                 // zauth actor
+    zsock_t *router;                // agent-facing socket
+    zloop_t *loop;                  // event loop
+    zhashx_t *peers;                // key -> peer_t
+    zcert_t *cert;                  // collector certificate
+    char endpoint[256];             // resolved bound endpoint, for unbind at stop
+    peer_t **batch_peers;           // peers with data in the open batch
+    size_t batch_peer_count;        // entries used
+    size_t batch_peer_cap;          // entries allocated
+    bool batch_open;                // a transaction is open
+    bool batch_failed;              // a write failed: roll back instead of commit
+    int batch_count;                // messages in the open batch
+    int batch_timer;                // zloop timer id of the pending commit, -1 none
+    bool fatal_error;               // store failed in a way we cannot continue from
+    uint64_t stored;                // data messages stored
+    uint64_t duplicates;            // data messages dropped as duplicates
+    uint64_t bad_frames;            // frames dropped as bad
+    uint64_t unauthenticated;       // frames without a User-Id (should not happen)
+    uint8_t *ack_buf;               // reusable buffer for encoded acks
+};
+
+static volatile sig_atomic_t s_reload_requested;
+
+static void s_on_sighup(int sig)
+{
+    (void) sig;
+    s_reload_requested = 1;
+}
+
+void ingest_options_defaults(ingest_options_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->bind = "tcp://*:5560";
+    opts->cert_path = "/etc/ferry/keys/collector.cert_secret";
+    opts->allowed_dir = "/etc/ferry/agents.d";
+    opts->database = "/var/lib/ferry/ferry.db";
+    opts->max_frame = CODEC_DEFAULT_MAX_FRAME;
+    opts->batch_max = 5000;
+    opts->batch_wait_ms = 20;
+    opts->seen_flush_ms = 1000;
+    opts->bad_log_period_ms = 60000;
+    opts->store.sync_full = true;
+    opts->store.metrics_keep_ms = 0;
+}
+
+static void s_peer_free(void **item)
+{
+    peer_t *peer = *item;
+    if (!peer)
+        return;
+    seqtrack_destroy(&peer->track);
+    free(peer);
+    *item = NULL;
+}
+
+//  Load the committed sequence state of a peer into a fresh tracker.
+static int s_peer_load_track(ingest_t *self, peer_t *peer)
+{
+    store_agent_state_t state;
+    if (store_agent_ensure(self->store, peer->key, clock_wall_ms(), &state) != 0)
+        return -1;
+    uint64_t *pending = NULL;
+    size_t count = 0;
+    if (store_pending_load(self->store, state.id, &pending, &count) != 0)
+        return -1;
+    seqtrack_destroy(&peer->track);
+    peer->track = seqtrack_new(state.stream_id, state.acked_seq, pending, count);
+    free(pending);
+    peer->agent_id = state.id;
+    peer->acked_sent = state.acked_seq;
+    return peer->track ? 0 : -1;
+}
+
+static int s_batch_begin(ingest_t *self)
+{
+    if (self->batch_open)
+        return 0;
+    if (store_begin(self->store) != 0) {
+        log_error("store: cannot begin a transaction: %s", store_error(self->store));
+        return -1;
+    }
+    self->batch_open = true;
+    self->batch_failed = false;
+    self->batch_count = 0;
+    return 0;
+}
+
+static int s_batch_add_peer(ingest_t *self, peer_t *peer)
+{
+    if (peer->in_batch)
+        return 0;
+    if (self->batch_peer_count == self->batch_peer_cap) {
+        size_t cap = self->batch_peer_cap ? self->batch_peer_cap * 2 : 256;
+        peer_t **grown = realloc(self->batch_peers, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        self->batch_peers = grown;
+        self->batch_peer_cap = cap;
+    }
+    self->batch_peers[self->batch_peer_count++] = peer;
+    peer->in_batch = true;
+    return 0;
+}
+
+static peer_t *s_peer_get(ingest_t *self, const char *key)
+{
+    peer_t *peer = zhashx_lookup(self->peers, key);
+    if (peer)
+        return peer;
+    peer = calloc(1, sizeof *peer);
+    if (!peer)
+        return NULL;
+    memcpy(peer->key, key, INGEST_KEY_LEN);
+    snprintf(peer->hostname, sizeof peer->hostname, "?");
+    if (s_peer_load_track(self, peer) != 0) {
+        log_error("store: cannot load agent %s: %s", key, store_error(self->store));
+        void *item = peer;
+        s_peer_free(&item);
+        return NULL;
+    }
+    zhashx_insert(self->peers, peer->key, peer);
+    log_info("agent %s: first frame since start (acked seq %" PRIu64 ")", key,
+             seqtrack_acked(peer->track));
+    return peer;
+}
+
+static void s_send_ack(ingest_t *self, peer_t *peer)
+{
+    Ferry__Envelope env;
+    Ferry__Ack ack = FERRY__ACK__INIT;
+    codec_envelope_init(&env, 0);
+    ack.seq = seqtrack_acked(peer->track);
+    env.body_case = FERRY__ENVELOPE__BODY_ACK;
+    env.ack = &ack;
+    size_t size = ferry__envelope__pack(&env, self->ack_buf);
+    void *handle = zsock_resolve(self->router);
+    if (zmq_send(handle, peer->rid, peer->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(handle, self->ack_buf, size, ZMQ_DONTWAIT) < 0) {
+        log_debug("agent %s: ack %" PRIu64 " not sent: %s", peer->key, ack.seq, zmq_strerror(errno));
+        return;
+    }
+    peer->acked_sent = ack.seq;
+}
+
+//  Commit the open batch (or roll it back after a failed write), then ack.
+static int s_batch_commit(ingest_t *self)
+{
+    if (self->batch_timer >= 0) {
+        zloop_timer_end(self->loop, self->batch_timer);
+        self->batch_timer = -1;
+    }
+    if (!self->batch_open)
+        return 0;
+    for (size_t i = 0; i < self->batch_peer_count && !self->batch_failed; i++) {
+        peer_t *peer = self->batch_peers[i];
+        if (store_agent_seq(self->store, peer->agent_id, seqtrack_stream(peer->track),
+                            seqtrack_acked(peer->track)) != 0)
+            self->batch_failed = true;
+    }
+    int rc = 0;
+    if (!self->batch_failed && store_commit(self->store) == 0) {
+        for (size_t i = 0; i < self->batch_peer_count; i++) {
+            peer_t *peer = self->batch_peers[i];
+            if (peer->force_ack || seqtrack_acked(peer->track) != peer->acked_sent)
+                s_send_ack(self, peer);
+        }
+    }
+    else {
+        //  Nothing of this batch was acked: agents will send it again. Reload the
+        //  committed state so the in-memory trackers match the database.
+        log_error("store: batch of %d messages rolled back: %s", self->batch_count,
+                  store_error(self->store));
+        store_rollback(self->store);
+        for (size_t i = 0; i < self->batch_peer_count; i++)
+            if (s_peer_load_track(self, self->batch_peers[i]) != 0)
+                self->fatal_error = true;
+        rc = -1;
+    }
+    for (size_t i = 0; i < self->batch_peer_count; i++) {
+        self->batch_peers[i]->in_batch = false;
+        self->batch_peers[i]->force_ack = false;
+    }
+    self->batch_peer_count = 0;
+    self->batch_open = false;
+    self->batch_count = 0;
+    return rc;
+}
+
+static int s_on_batch_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    ingest_t *self = arg;
+    self->batch_timer = -1;     // one-shot: zloop ends it after this call
+    s_batch_commit(self);
+    return self->fatal_error ? -1 : 0;
+}
+
+static void s_bad_frame(ingest_t *self, peer_t *peer, codec_status_t status)
+{
+    self->bad_frames++;
+    peer->bad_total++;
+    peer->bad_since_log++;
+    peer->bad_by_status[status]++;
+    if (!log_ratelimit(&peer->bad_last_log_ms, clock_mono_ms(), self->opts->bad_log_period_ms))
+        return;
+    log_warn("agent %s (%s): dropped %" PRIu64 " bad frame(s) since the last report, latest: %s;"
+             " %" PRIu64 " in total", peer->key, peer->hostname, peer->bad_since_log,
+             codec_status_name(status), peer->bad_total);
+    peer->bad_since_log = 0;
+}
+
+static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello)
+{
+    snprintf(peer->hostname, sizeof peer->hostname, "%s", hello->hostname ? hello->hostname : "?");
+    if (seqtrack_reset(peer->track, hello->stream_id))
+        log_info("agent %s (%s): new spool stream %016" PRIx64 ", sequence tracking restarts",
+                 peer->key, peer->hostname, hello->stream_id);
+    if (store_agent_hello(self->store, peer->agent_id, hello, clock_wall_ms()) != 0)
+        self->batch_failed = true;
+    peer->force_ack = true;
+}
+
+static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
+{
+    int64_t id = peer->agent_id;
+    switch (env->body_case) {
+    case FERRY__ENVELOPE__BODY_METRICS:
+        return store_metrics(self->store, id, env->seq, env->sent_ms, env->metrics);
+    case FERRY__ENVELOPE__BODY_EVENT:
+        return store_event(self->store, id, env->seq, env->sent_ms, clock_wall_ms(), env->event);
+    case FERRY__ENVELOPE__BODY_FACTS:
+        return store_facts(self->store, id, env->seq, env->sent_ms, env->facts);
+    case FERRY__ENVELOPE__BODY_JOB_UPDATE:
+        return store_job_update(self->store, id, env->seq, env->sent_ms, env->job_update);
+    default:
+        return 0;
+    }
+}
+
+static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
+{
+    if (env->seq == 0) {
+        s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
+        return;
+    }
+    if (!seqtrack_is_new(peer->track, env->seq)) {
+        self->duplicates++;
+        peer->force_ack = true;     // the agent evidently missed our ack
+    }
+    else if (s_store_body(self, peer, env) != 0) {
+        self->batch_failed = true;
+    }
+    else {
+        int above_gap = seqtrack_stored(peer->track, env->seq);
+        if (above_gap < 0
+            || (above_gap > 0 && store_pending_add(self->store, peer->agent_id, env->seq) != 0))
+            self->batch_failed = true;
+        self->stored++;
+    }
+    seqtrack_floor(peer->track, env->first_seq);
+}
+
+static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
+{
+    const char *user = zmq_msg_gets(payload, "User-Id");
+    if (!user || strlen(user) != INGEST_KEY_LEN) {
+        self->unauthenticated++;
+        return;
+    }
+    if (s_batch_begin(self) != 0) {
+        self->fatal_error = true;
+        return;
+    }
+    peer_t *peer = s_peer_get(self, user);
+    if (!peer || s_batch_add_peer(self, peer) != 0) {
+        self->batch_failed = true;
+        return;
+    }
+    size_t rid_len = zmq_msg_size(rid);
+    if (rid_len <= INGEST_RID_MAX) {
+        memcpy(peer->rid, zmq_msg_data(rid), rid_len);
+        peer->rid_len = rid_len;
+    }
+    peer->last_seen_ms = clock_wall_ms();
+    peer->seen_dirty = true;
+
+    Ferry__Envelope *env = NULL;
+    codec_status_t status = codec_decode(zmq_msg_data(payload), zmq_msg_size(payload),
+                                         self->opts->max_frame, CODEC_TO_COLLECTOR, &env);
+    if (status != CODEC_OK) {
+        s_bad_frame(self, peer, status);
+        return;
+    }
+    switch (env->body_case) {
+    case FERRY__ENVELOPE__BODY_HELLO:
+        s_on_hello(self, peer, env->hello);
+        break;
+    case FERRY__ENVELOPE__BODY_HEARTBEAT:
+        peer->heartbeat = *env->heartbeat;
+        peer->heartbeat.base.unknown_fields = NULL;
+        peer->heartbeat.base.n_unknown_fields = 0;
+        peer->has_heartbeat = true;
+        break;
+    default:
+        s_on_data(self, peer, env);
+        self->batch_count++;
+        break;
+    }
+    codec_free(env);
+}
+
+//  Read one whole message (routing id + frames). A message that is not exactly
+//  [rid][payload] is a bad frame from that peer.
+static int s_read_one(ingest_t *self, void *handle)
+{
+    zmq_msg_t rid, payload;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return errno == EAGAIN ? 0 : -1;
+    }
+    zmq_msg_init(&payload);
+    int parts = 0;
+    bool more = zmq_msg_more(&rid);
+    while (more) {
+        zmq_msg_close(&payload);
+        zmq_msg_init(&payload);
+        if (zmq_msg_recv(&payload, handle, 0) < 0)
+            break;
+        parts++;
+        more = zmq_msg_more(&payload);
+    }
+    if (parts == 1)
+        s_handle(self, &rid, &payload);
+    else if (parts > 1) {
+        //  Multipart from an agent: we only know the last frame's metadata.
+        const char *user = zmq_msg_gets(&payload, "User-Id");
+        peer_t *peer = user && strlen(user) == INGEST_KEY_LEN && s_batch_begin(self) == 0
+                           ? s_peer_get(self, user) : NULL;
+        if (peer)
+            s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
+    }
+    zmq_msg_close(&payload);
+    zmq_msg_close(&rid);
+    return 1;
+}
+
+static void s_drain(ingest_t *self, int limit)
+{
+    void *handle = zsock_resolve(self->router);
+    for (int i = 0; i < limit && !self->fatal_error; i++) {
+        if (s_read_one(self, handle) <= 0)
+            break;
+        if (self->batch_count >= self->opts->batch_max)
+            s_batch_commit(self);
+    }
+}
+
+static int s_on_router(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) reader;
+    ingest_t *self = arg;
+    s_drain(self, INGEST_DRAIN_BURST);
+    if (self->fatal_error)
+        return -1;
+    if (self->batch_open && self->batch_timer < 0)
+        self->batch_timer = zloop_timer(loop, (size_t) self->opts->batch_wait_ms, 1,
+                                        s_on_batch_timer, self);
+    return 0;
+}
+
+static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    ingest_t *self = arg;
+    if (s_reload_requested) {
+        s_reload_requested = 0;
+        ingest_reload(self);
+    }
+    bool any = false;
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
+        if (!peer->seen_dirty)
+            continue;
+        if (!any && s_batch_begin(self) != 0)
+            return -1;
+        any = true;
+        if (store_agent_seen(self->store, peer->agent_id, peer->last_seen_ms,
+                             peer->has_heartbeat ? &peer->heartbeat : NULL) != 0)
+            self->batch_failed = true;
+        peer->seen_dirty = false;
+    }
+    if (any)
+        s_batch_commit(self);
+    return self->fatal_error ? -1 : 0;
+}
+
+void ingest_reload(ingest_t *self)
+{
+    log_info("reloading allowed agent certificates from %s", self->opts->allowed_dir);
+    zstr_sendx(self->auth, "CURVE", self->opts->allowed_dir, NULL);
+    zsock_wait(self->auth);
+}
+
+static int s_start_auth(ingest_t *self, char *err, size_t errlen)
+{
+    if (!zsys_file_exists(self->opts->allowed_dir)) {
+        snprintf(err, errlen, "allowed agents directory %s does not exist", self->opts->allowed_dir);
+        return -1;
+    }
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth) {
+        snprintf(err, errlen, "cannot start the ZAP authenticator");
+        return -1;
+    }
+    //  zauth's verbose mode is what logs each accepted and rejected client key.
+    zstr_sendx(self->auth, "VERBOSE", NULL);
+    zsock_wait(self->auth);
+    zstr_sendx(self->auth, "CURVE", self->opts->allowed_dir, NULL);
+    zsock_wait(self->auth);
+    return 0;
+}
+
+static int s_bind(ingest_t *self, char *err, size_t errlen)
+{
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router) {
+        snprintf(err, errlen, "cannot create the ROUTER socket");
+        return -1;
+    }
+    zcert_apply(self->cert, self->router);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_rcvhwm(self->router, 10000);
+    zsock_set_sndhwm(self->router, 10000);
+    zsock_set_linger(self->router, 2000);
+    zsock_set_heartbeat_ivl(self->router, 10000);
+    zsock_set_heartbeat_timeout(self->router, 30000);
+    if (zsock_bind(self->router, "%s", self->opts->bind) < 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", self->opts->bind, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    char *last = zsock_last_endpoint(self->router);
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", last ? last : self->opts->bind);
+    zstr_free(&last);
+    return 0;
+}
+
+ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen)
+{
+    ingest_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->opts = opts;
+    self->batch_timer = -1;
+    self->peers = zhashx_new();
+    zhashx_set_destructor(self->peers, s_peer_free);
+    self->ack_buf = malloc(64);
+    self->cert = keys_load_secret(opts->cert_path, err, errlen);
+    if (!self->cert)
+        goto fail;
+    self->store = store_open(opts->database, &opts->store, err, errlen);
+    if (!self->store)
+        goto fail;
+    if (s_start_auth(self, err, errlen) != 0 || s_bind(self, err, errlen) != 0)
+        goto fail;
+    self->loop = zloop_new();
+    zloop_reader(self->loop, self->router, s_on_router, self);
+    zloop_timer(self->loop, (size_t) opts->seen_flush_ms, 0, s_on_seen_timer, self);
+
+    struct sigaction sa = { .sa_handler = s_on_sighup };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    log_info("listening on %s (CURVE), database %s, allowed agents in %s", self->endpoint,
+             opts->database, opts->allowed_dir);
+    return self;
+fail:
+    ingest_destroy(&self);
+    return NULL;
+}
+
+int ingest_run(ingest_t *self)
+{
+    zloop_start(self->loop);
+    if (self->fatal_error) {
+        log_error("stopping after a store failure");
+        return -1;
+    }
+    //  Stop accepting, then store and ack what already arrived.
+    zsock_unbind(self->router, "%s", self->endpoint);
+    s_drain(self, INT32_MAX);
+    s_batch_commit(self);
+    s_on_seen_timer(self->loop, 0, self);
+    log_info("stopped: %" PRIu64 " messages stored, %" PRIu64 " duplicates dropped, %" PRIu64
+             " bad frames dropped", self->stored, self->duplicates, self->bad_frames);
+    return self->fatal_error ? -1 : 0;
+}
+
+uint64_t ingest_stored(ingest_t *self) { return self->stored; }
+uint64_t ingest_duplicates(ingest_t *self) { return self->duplicates; }
+uint64_t ingest_bad_frames(ingest_t *self) { return self->bad_frames; }
+
+void ingest_destroy(ingest_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ingest_t *self = *self_p;
+    if (self->batch_open)
+        store_rollback(self->store);
+    zloop_destroy(&self->loop);
+    zsock_destroy(&self->router);
+    zactor_destroy(&self->auth);
+    zhashx_destroy(&self->peers);
+    zcert_destroy(&self->cert);
+    store_destroy(&self->store);
+    free(self->batch_peers);
+    free(self->ack_buf);
+    free(self);
+    *self_p = NULL;
+}

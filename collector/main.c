@@ -1,0 +1,125 @@
+/*  ferry-collector — stores what the agents report.
+
+    ferry-collector -c FILE [-v]   run (foreground; systemd/SRC friendly)
+    ferry-collector keygen DIR     create the collector's CURVE certificate
+    ferry-collector --version */
+#include "config.h"
+#include "ingest.h"
+#include "keys.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <string.h>
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ferry-collector -c FILE [-v]   run the collector\n"
+            "       ferry-collector keygen DIR     create DIR/collector.cert and its _secret\n"
+            "       ferry-collector --version\n");
+}
+
+//  Read every documented key of the [collector] section into opts.
+static int s_load_options(config_t *config, ingest_options_t *opts, bool *verbose, char *err,
+                          size_t errlen)
+{
+    int64_t v;
+    ingest_options_defaults(opts);
+    opts->bind = config_str(config, "collector/bind", opts->bind);
+    opts->cert_path = config_str(config, "collector/cert", opts->cert_path);
+    opts->allowed_dir = config_str(config, "collector/allowed_agents", opts->allowed_dir);
+    opts->database = config_str(config, "collector/database", opts->database);
+    if (config_size(config, "collector/max_frame", (int64_t) opts->max_frame, 1024, 64 << 20, &v, err, errlen))
+        return -1;
+    opts->max_frame = (size_t) v;
+    if (config_int(config, "collector/batch_max", opts->batch_max, 1, 1000000, &v, err, errlen))
+        return -1;
+    opts->batch_max = (int) v;
+    if (config_duration_ms(config, "collector/batch_wait", opts->batch_wait_ms, 1, 10000, &v, err, errlen))
+        return -1;
+    opts->batch_wait_ms = (int) v;
+    if (config_duration_ms(config, "collector/seen_flush", opts->seen_flush_ms, 10, 600000, &v, err, errlen))
+        return -1;
+    opts->seen_flush_ms = (int) v;
+    if (config_duration_ms(config, "collector/bad_frame_log_period", opts->bad_log_period_ms, 0,
+                           86400000, &v, err, errlen))
+        return -1;
+    opts->bad_log_period_ms = (int) v;
+    if (config_bool(config, "collector/sync_full", true, &opts->store.sync_full, err, errlen))
+        return -1;
+    if (config_duration_ms(config, "collector/metrics_keep", 0, 0, INT64_MAX, &v, err, errlen))
+        return -1;
+    opts->store.metrics_keep_ms = v;
+    if (config_bool(config, "collector/verbose", *verbose, verbose, err, errlen))
+        return -1;
+    return 0;
+}
+
+static int s_run(const char *config_path, bool verbose)
+{
+    char err[512];
+    config_t *config = config_load(config_path, err, sizeof err);
+    if (!config) {
+        log_error("%s", err);
+        return 1;
+    }
+    ingest_options_t opts;
+    int rc = 1;
+    ingest_t *ingest = NULL;
+    if (s_load_options(config, &opts, &verbose, err, sizeof err) != 0) {
+        log_error("%s: %s", config_path, err);
+        goto done;
+    }
+    log_init("ferry-collector", verbose, false);
+    ingest = ingest_new(&opts, err, sizeof err);
+    if (!ingest) {
+        log_error("%s", err);
+        goto done;
+    }
+    rc = ingest_run(ingest) == 0 ? 0 : 1;
+done:
+    ingest_destroy(&ingest);
+    config_destroy(&config);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("ferry-collector", false, false);
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("ferry-collector %s\n", FERRY_VERSION);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "keygen") == 0) {
+        char err[512];
+        if (keys_generate(argv[2], "collector.cert", err, sizeof err) != 0) {
+            fprintf(stderr, "ferry-collector: %s\n", err);
+            return 1;
+        }
+        printf("wrote %s/collector.cert and %s/collector.cert_secret\n", argv[2], argv[2]);
+        return 0;
+    }
+    const char *config_path = NULL;
+    bool verbose = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            config_path = argv[++i];
+        else if (strcmp(argv[i], "-v") == 0)
+            verbose = true;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
+        else {
+            fprintf(stderr, "ferry-collector: unknown argument '%s'\n", argv[i]);
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (!config_path) {
+        s_usage(stderr);
+        return 2;
+    }
+    return s_run(config_path, verbose);
+}

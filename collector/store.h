@@ -1,0 +1,100 @@
+/*  store — the collector's SQLite database: the only writer.
+
+    WAL mode, versioned schema with forward migrations (PRAGMA user_version),
+    prepared statements, writes grouped by the caller into transactions
+    (store_begin / store_commit). Agents are identified by their CURVE public
+    key (Z85, 40 chars); the store maps keys to small integer ids.
+
+    Tables (schema version 1):
+      agents(id, key UNIQUE, hostname, platform, agent_version, boot_id,
+             stream_id, acked_seq, first_seen_ms, last_seen_ms, last_hello_ms,
+             heartbeat_interval_ms, stall_ms, unacked, dropped)
+      pending_seq(agent_id, seq)          stored seqs above acked_seq (gaps)
+      facts_current(agent_id PK, seq, time_ms, digest, json)
+      facts_history(id, agent_id, seq, time_ms, digest, json)  changes only
+      metrics(agent_id, seq, time_ms, cpu_user, cpu_sys, cpu_wait, cpu_idle,
+              physc, mem_free_mb, load1, body BLOB)  body = packed Metrics
+      events(id, agent_id, seq, time_ms, stored_ms, kind, message, attrs_json)
+      job_updates(id, agent_id, seq, time_ms, job_id, state, phase, message, exit_code)
+    Every data row carries (agent_id, seq); UNIQUE(agent_id, seq) on metrics,
+    events, facts_history and job_updates is the last line against duplicates. */
+#ifndef FERRY_STORE_H
+#define FERRY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry.pb-c.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct _store_t store_t;
+
+typedef struct {
+    bool sync_full;          // PRAGMA synchronous=FULL (survive power loss) instead of NORMAL
+    int64_t metrics_keep_ms; // metrics retention; 0 = keep forever
+} store_options_t;
+
+//  Per-agent sequence state, as last committed.
+typedef struct {
+    int64_t id;              // agents.id
+    uint64_t stream_id;      // spool stream the acked_seq belongs to
+    uint64_t acked_seq;      // highest contiguous stored seq
+} store_agent_state_t;
+
+//  Open (create when missing) the database at path and migrate it to
+//  STORE_SCHEMA_VERSION. opts may be NULL (defaults: sync_full, keep forever).
+//  A database newer than this build is refused. NULL + message in err on failure.
+store_t *store_open(const char *path, const store_options_t *opts, char *err, size_t errlen);
+
+//  Roll back an open transaction, finalize statements, close; NULLs *self_p.
+void store_destroy(store_t **self_p);
+
+//  Schema version of the open database.
+int store_schema_version(store_t *self);
+
+//  Last error message (borrowed, valid until the next call).
+const char *store_error(store_t *self);
+
+//  Transactions. Writes outside a transaction are refused (-1).
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+int store_rollback(store_t *self);
+
+//  Look up or create the agent row for key (Z85 public key, borrowed). Fills
+//  state; a new agent starts with stream_id 0, acked_seq 0. 0 / -1.
+int store_agent_ensure(store_t *self, const char *key, int64_t now_ms, store_agent_state_t *state);
+
+//  Seqs above acked_seq already stored for an agent, ascending, for start-up.
+//  *seqs_p is malloc'd (caller frees), *count_p its length. 0 / -1.
+int store_pending_load(store_t *self, int64_t agent_id, uint64_t **seqs_p, size_t *count_p);
+
+//  Record a Hello (borrowed): hostname, platform, version, boot id, stream id.
+int store_agent_hello(store_t *self, int64_t agent_id, const Ferry__Hello *hello, int64_t now_ms);
+
+//  Set stream_id and acked_seq, and delete pending seqs <= acked_seq (or all of
+//  them when the stream changed).
+int store_agent_seq(store_t *self, int64_t agent_id, uint64_t stream_id, uint64_t acked_seq);
+
+//  Remember that seq (> acked_seq) is stored while a gap lies below it.
+int store_pending_add(store_t *self, int64_t agent_id, uint64_t seq);
+
+//  Liveness, flushed periodically from memory: last seen and heartbeat figures.
+int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
+                     const Ferry__Heartbeat *hb);
+
+//  Data rows. time_ms is the agent's send time. Borrowed arguments.
+int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
+                  const Ferry__Metrics *metrics);
+int store_event(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
+                int64_t stored_ms, const Ferry__Event *event);
+int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
+                const Ferry__Facts *facts);
+int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
+                     const Ferry__JobUpdate *update);
+
+//  Delete metrics older than the retention. 0 / -1.
+int store_prune(store_t *self, int64_t now_ms);
+
+#endif

@@ -1,0 +1,55 @@
+/*  codec — Envelope encode/decode with a maximum frame size.
+    Every failure has a reason the caller can count and log. */
+#ifndef FERRY_CODEC_H
+#define FERRY_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry.pb-c.h"
+
+#define CODEC_VERSION 1                     // protocol version this build speaks
+#define CODEC_DEFAULT_MAX_FRAME (1u << 20)  // 1 MiB
+
+typedef enum {
+    CODEC_OK = 0,
+    CODEC_ERR_EMPTY,        // zero-length frame
+    CODEC_ERR_OVERSIZE,     // frame larger than the configured maximum
+    CODEC_ERR_MALFORMED,    // not a decodable Envelope (random bytes, truncated)
+    CODEC_ERR_VERSION,      // unknown protocol version
+    CODEC_ERR_NO_BODY,      // Envelope without a body
+    CODEC_ERR_DIRECTION,    // body not allowed in this direction
+    CODEC_ERR_COUNT
+} codec_status_t;
+
+typedef enum {
+    CODEC_TO_COLLECTOR,     // frames an agent sends
+    CODEC_TO_AGENT          // frames a collector sends
+} codec_direction_t;
+
+//  Short stable name of a status ("oversize", "malformed", ...), for counters and logs.
+const char *codec_status_name(codec_status_t status);
+
+//  True when the body case may travel in the given direction.
+bool codec_body_allowed(Ferry__Envelope__BodyCase body, codec_direction_t direction);
+
+//  Name of a body case ("hello", "metrics", ...).
+const char *codec_body_name(Ferry__Envelope__BodyCase body);
+
+//  Decode one frame. On CODEC_OK *env_p receives a new Envelope the caller frees
+//  with codec_free(). On failure *env_p is NULL.
+codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
+                            codec_direction_t direction, Ferry__Envelope **env_p);
+
+//  Free an Envelope returned by codec_decode; NULL is fine.
+void codec_free(Ferry__Envelope *env);
+
+//  Encode env (borrowed). Returns a malloc'd buffer the caller frees, its size in
+//  *size_p; NULL with errno = EMSGSIZE when the frame would exceed max_frame.
+uint8_t *codec_encode(const Ferry__Envelope *env, size_t max_frame, size_t *size_p);
+
+//  Fill the common envelope fields (version, seq, sent_ms now) on a stack envelope.
+void codec_envelope_init(Ferry__Envelope *env, uint64_t seq);
+
+#endif

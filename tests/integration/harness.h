@@ -1,0 +1,76 @@
+/*  harness — runs the real ferry binaries for integration tests: a temp
+    directory with keys and configs, processes started and stopped with
+    signals, and polling of the collector's database with deadlines. */
+#ifndef FERRY_HARNESS_H
+#define FERRY_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define IT_MAX_PROCS 64
+
+typedef struct {
+    char dir[256];              // private temp directory of this test
+    char bin[256];              // where ferry-* binaries are
+    int port;                   // collector port on 127.0.0.1
+    char endpoint[64];          // tcp://127.0.0.1:PORT
+    char db[320];               // collector database
+    char allowed[320];          // allowed agent certificates
+    char collector_cert[320];   // collector certificate (public; _secret beside)
+    char collector_log[320];    // collector's stderr
+    pid_t collector;            // running collector, 0 if none
+    pid_t procs[IT_MAX_PROCS];  // every process started, for teardown
+    int proc_count;             // entries in procs
+} it_env_t;
+
+//  Temp dir, collector key, allowed dir, free port. Aborts the test on failure.
+void it_setup(it_env_t *env);
+
+//  SIGKILL whatever still runs, reap it, remove the temp dir (unless
+//  FERRY_KEEP_TEST_DIR is set, for post-mortems).
+void it_teardown(it_env_t *env);
+
+//  Write DIR/collector.conf (with extra ZPL lines under "collector", may be
+//  NULL) and start the collector; waits until it accepts TCP connections.
+pid_t it_start_collector(it_env_t *env, const char *extra);
+
+//  Create keys for agent NAME under DIR/NAME (once); copy its public cert to
+//  the allowed dir when allow is true.
+void it_agent_keygen(it_env_t *env, const char *name, bool allow);
+
+//  Start agent NAME (keys made and allowed if missing), config with extra
+//  lines under "agent". Its stderr goes to DIR/NAME.log.
+pid_t it_start_agent(it_env_t *env, const char *name, const char *extra);
+
+//  Send sig and wait up to timeout_ms for the process to end. Returns its
+//  wait status, or -1 when it did not end in time.
+int it_stop(it_env_t *env, pid_t pid, int sig, int timeout_ms);
+
+//  Run a binary from the bin dir to completion (argv[0] is the binary's name);
+//  output appended to DIR/NAME.log. Returns the exit code, -1 on timeout/signal.
+int it_run(it_env_t *env, const char *logname, int timeout_ms, char *const argv[]);
+
+//  First column of the first row of sql on the collector database (read-only
+//  connection); -1 when the query fails (e.g. no database yet).
+int64_t it_db_int(it_env_t *env, const char *sql);
+
+//  Poll until it_db_int(sql) >= want or timeout_ms passes. Returns the last value.
+int64_t it_wait_db(it_env_t *env, const char *sql, int64_t want, int timeout_ms);
+
+//  Poll until the file contains needle or timeout_ms passes.
+bool it_wait_file(const char *path, const char *needle, int timeout_ms);
+
+//  Poll until the file has at least count lines containing needle.
+bool it_wait_file_count(const char *path, const char *needle, int count, int timeout_ms);
+
+//  Public key (Z85) of agent NAME into out (41 bytes).
+void it_agent_key(it_env_t *env, const char *name, char *out);
+
+//  Path of a file in the test dir.
+void it_path(it_env_t *env, char *out, size_t size, const char *name);
+
+//  Parse the last "next seq N" from an agent's log; 0 when absent.
+uint64_t it_agent_logged_next_seq(it_env_t *env, const char *name);
+
+#endif
