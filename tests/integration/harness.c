@@ -76,11 +76,16 @@ static pid_t s_spawn(it_env_t *env, const char *log, char *const argv[])
     return pid;
 }
 
-int it_run(it_env_t *env, const char *logname, int timeout_ms, char *const argv[])
+pid_t it_spawn(it_env_t *env, const char *logname, char *const argv[])
 {
     char log[512];
     snprintf(log, sizeof log, "%s/%s.log", env->dir, logname);
-    pid_t pid = s_spawn(env, log, argv);
+    return s_spawn(env, log, argv);
+}
+
+int it_run(it_env_t *env, const char *logname, int timeout_ms, char *const argv[])
+{
+    pid_t pid = it_spawn(env, logname, argv);
     int status = it_stop(env, pid, 0, timeout_ms);
     if (status < 0) {
         it_stop(env, pid, SIGKILL, 5000);

@@ -47,6 +47,10 @@ pid_t it_start_agent(it_env_t *env, const char *name, const char *extra);
 //  wait status, or -1 when it did not end in time.
 int it_stop(it_env_t *env, pid_t pid, int sig, int timeout_ms);
 
+//  Start a binary from the bin dir (argv[0] is its name) in the background,
+//  output appended to DIR/LOGNAME.log. Returns its pid.
+pid_t it_spawn(it_env_t *env, const char *logname, char *const argv[]);
+
 //  Run a binary from the bin dir to completion (argv[0] is the binary's name);
 //  output appended to DIR/NAME.log. Returns the exit code, -1 on timeout/signal.
 int it_run(it_env_t *env, const char *logname, int timeout_ms, char *const argv[]);

@@ -1,0 +1,154 @@
+/*  codec: round trips and every decode failure with its reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+static uint8_t *s_metrics_frame(uint32_t version, size_t *size)
+{
+    Ferry__Envelope env;
+    Ferry__Metrics metrics = FERRY__METRICS__INIT;
+    Ferry__CpuMetrics cpu = FERRY__CPU_METRICS__INIT;
+    codec_envelope_init(&env, 42);
+    env.version = version;
+    env.first_seq = 40;
+    cpu.user_pct = 12.5;
+    metrics.cpu = &cpu;
+    metrics.interval_s = 10;
+    env.body_case = FERRY__ENVELOPE__BODY_METRICS;
+    env.metrics = &metrics;
+    return codec_encode(&env, CODEC_DEFAULT_MAX_FRAME, size);
+}
+
+static void test_round_trip(void **state)
+{
+    (void) state;
+    size_t size;
+    uint8_t *frame = s_metrics_frame(CODEC_VERSION, &size);
+    assert_non_null(frame);
+    Ferry__Envelope *env = NULL;
+    assert_int_equal(codec_decode(frame, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_COLLECTOR, &env),
+                     CODEC_OK);
+    assert_non_null(env);
+    assert_int_equal(env->seq, 42);
+    assert_int_equal(env->first_seq, 40);
+    assert_true(env->sent_ms > 1600000000000);
+    assert_int_equal(env->body_case, FERRY__ENVELOPE__BODY_METRICS);
+    assert_true(env->metrics->cpu->user_pct == 12.5);
+    codec_free(env);
+    free(frame);
+}
+
+static void test_wrong_direction(void **state)
+{
+    (void) state;
+    size_t size;
+    uint8_t *frame = s_metrics_frame(CODEC_VERSION, &size);
+    Ferry__Envelope *env = NULL;
+    //  Metrics never travel collector -> agent.
+    assert_int_equal(codec_decode(frame, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_AGENT, &env),
+                     CODEC_ERR_DIRECTION);
+    assert_null(env);
+    free(frame);
+
+    Ferry__Envelope ackenv;
+    Ferry__Ack ack = FERRY__ACK__INIT;
+    codec_envelope_init(&ackenv, 0);
+    ack.seq = 7;
+    ackenv.body_case = FERRY__ENVELOPE__BODY_ACK;
+    ackenv.ack = &ack;
+    frame = codec_encode(&ackenv, CODEC_DEFAULT_MAX_FRAME, &size);
+    assert_int_equal(codec_decode(frame, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_COLLECTOR, &env),
+                     CODEC_ERR_DIRECTION);
+    assert_int_equal(codec_decode(frame, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_AGENT, &env),
+                     CODEC_OK);
+    assert_int_equal(env->ack->seq, 7);
+    codec_free(env);
+    free(frame);
+}
+
+static void test_bad_frames(void **state)
+{
+    (void) state;
+    Ferry__Envelope *env = NULL;
+    uint8_t junk[64];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t) (0xff - i * 7);
+    assert_int_equal(codec_decode(junk, 0, 1024, CODEC_TO_COLLECTOR, &env), CODEC_ERR_EMPTY);
+    assert_int_equal(codec_decode(junk, sizeof junk, 16, CODEC_TO_COLLECTOR, &env),
+                     CODEC_ERR_OVERSIZE);
+    assert_int_equal(codec_decode(junk, sizeof junk, 1024, CODEC_TO_COLLECTOR, &env),
+                     CODEC_ERR_MALFORMED);
+    assert_null(env);
+
+    size_t size;
+    uint8_t *frame = s_metrics_frame(CODEC_VERSION, &size);
+    //  Truncated in the middle of the body.
+    assert_int_equal(codec_decode(frame, size - 3, 1024, CODEC_TO_COLLECTOR, &env),
+                     CODEC_ERR_MALFORMED);
+    free(frame);
+
+    frame = s_metrics_frame(99, &size);
+    assert_int_equal(codec_decode(frame, size, 1024, CODEC_TO_COLLECTOR, &env), CODEC_ERR_VERSION);
+    free(frame);
+
+    Ferry__Envelope empty;
+    codec_envelope_init(&empty, 1);
+    frame = codec_encode(&empty, 1024, &size);
+    assert_int_equal(codec_decode(frame, size, 1024, CODEC_TO_COLLECTOR, &env), CODEC_ERR_NO_BODY);
+    free(frame);
+    assert_null(env);
+}
+
+static void test_encode_limit(void **state)
+{
+    (void) state;
+    Ferry__Envelope env;
+    Ferry__Facts facts = FERRY__FACTS__INIT;
+    char *big = malloc(5000);
+    memset(big, 'x', 4999);
+    big[4999] = '\0';
+    codec_envelope_init(&env, 1);
+    facts.json = big;
+    env.body_case = FERRY__ENVELOPE__BODY_FACTS;
+    env.facts = &facts;
+    size_t size = 0;
+    errno = 0;
+    assert_null(codec_encode(&env, 4096, &size));
+    assert_int_equal(errno, EMSGSIZE);
+    uint8_t *frame = codec_encode(&env, 8192, &size);
+    assert_non_null(frame);
+    assert_true(size > 5000);
+    free(frame);
+    free(big);
+}
+
+static void test_names(void **state)
+{
+    (void) state;
+    assert_string_equal(codec_status_name(CODEC_ERR_OVERSIZE), "oversize");
+    assert_string_equal(codec_status_name(CODEC_ERR_COUNT), "unknown");
+    assert_string_equal(codec_body_name(FERRY__ENVELOPE__BODY_JOB_UPDATE), "job_update");
+    assert_true(codec_body_allowed(FERRY__ENVELOPE__BODY_HELLO, CODEC_TO_COLLECTOR));
+    assert_false(codec_body_allowed(FERRY__ENVELOPE__BODY_CONFIG, CODEC_TO_COLLECTOR));
+    assert_false(codec_body_allowed(FERRY__ENVELOPE__BODY__NOT_SET, CODEC_TO_AGENT));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_wrong_direction),
+        cmocka_unit_test(test_bad_frames),
+        cmocka_unit_test(test_encode_limit),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
