@@ -26,6 +26,8 @@ struct _agent_link_t {
     uint64_t send_next;             // next seq to put on the wire
     int64_t last_progress_ms;       // monotonic time acks last moved (or sending began)
     int64_t auth_warn_ms;           // rate limit of the "rejected our key" warning
+    int auth_retry_ms;              // backoff before reconnecting after a refused handshake
+    int auth_retry_timer;           // zloop timer id of the pending reconnect, -1 none
     uint8_t *buf;                   // reusable encode buffer
     size_t buf_size;                // bytes allocated in buf
 };
@@ -131,6 +133,31 @@ static void s_rewind(agent_link_t *self)
     self->last_progress_ms = clock_mono_ms();
 }
 
+static int s_on_reconnect(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_link_t *self = arg;
+    self->auth_retry_timer = -1;
+    zsock_disconnect(self->dealer, "%s", self->opts->endpoint);
+    zsock_connect(self->dealer, "%s", self->opts->endpoint);
+    return 0;
+}
+
+//  libzmq does not reconnect after a refused handshake (it counts as a
+//  protocol error), yet the administrator may allow our key any minute:
+//  reconnect ourselves, backing off from 1 s to 60 s.
+static void s_schedule_reconnect(agent_link_t *self)
+{
+    if (self->auth_retry_timer >= 0)
+        return;
+    self->auth_retry_ms = self->auth_retry_ms ? self->auth_retry_ms * 2 : 1000;
+    if (self->auth_retry_ms > 60000)
+        self->auth_retry_ms = 60000;
+    self->auth_retry_timer = zloop_timer(self->loop, (size_t) self->auth_retry_ms, 1,
+                                         s_on_reconnect, self);
+}
+
 static int s_on_monitor(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
@@ -144,6 +171,7 @@ static int s_on_monitor(zloop_t *loop, zsock_t *reader, void *arg)
     if (event && strcmp(event, "HANDSHAKE_SUCCEEDED") == 0) {
         log_info("connected to the collector at %s", address ? address : self->opts->endpoint);
         self->connected = true;
+        self->auth_retry_ms = 0;
         s_send_hello(self);
         s_rewind(self);
         s_pump(self);
@@ -153,10 +181,13 @@ static int s_on_monitor(zloop_t *loop, zsock_t *reader, void *arg)
             log_warn("lost the collector at %s; spooling until it is back", self->opts->endpoint);
         self->connected = false;
     }
-    else if (event && strcmp(event, "HANDSHAKE_FAILED_AUTH") == 0) {
+    else if (event && (strcmp(event, "HANDSHAKE_FAILED_AUTH") == 0
+                       || strcmp(event, "HANDSHAKE_FAILED_PROTOCOL") == 0)) {
         if (log_ratelimit(&self->auth_warn_ms, clock_mono_ms(), 60000))
             log_warn("the collector at %s rejected this agent's key: is its public certificate"
-                     " in the collector's allowed_agents directory?", self->opts->endpoint);
+                     " in the collector's allowed_agents directory? Retrying with backoff",
+                     self->opts->endpoint);
+        s_schedule_reconnect(self);
     }
     zstr_free(&event);
     zstr_free(&value);
@@ -237,6 +268,7 @@ agent_link_t *agent_link_new(const agent_link_options_t *opts, zloop_t *loop, ch
     self->opts = opts;
     self->loop = loop;
     self->send_next = spool_first_seq(opts->spool);
+    self->auth_retry_timer = -1;
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer) {
         snprintf(err, errlen, "cannot create the DEALER socket");
@@ -255,7 +287,7 @@ agent_link_t *agent_link_new(const agent_link_options_t *opts, zloop_t *loop, ch
 
     self->monitor = zactor_new(zmonitor, self->dealer);
     zstr_sendx(self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "DISCONNECTED",
-               "HANDSHAKE_FAILED_AUTH", NULL);
+               "HANDSHAKE_FAILED_AUTH", "HANDSHAKE_FAILED_PROTOCOL", NULL);
     zstr_sendx(self->monitor, "START", NULL);
     zsock_wait(self->monitor);
 
@@ -285,6 +317,8 @@ void agent_link_destroy(agent_link_t **self_p)
     }
     if (self->loop && self->monitor)
         zloop_reader_end(self->loop, zactor_sock(self->monitor));
+    if (self->loop && self->auth_retry_timer >= 0)
+        zloop_timer_end(self->loop, self->auth_retry_timer);
     zactor_destroy(&self->monitor);
     zsock_destroy(&self->dealer);
     if (self->opts->spool)

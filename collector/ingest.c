@@ -434,7 +434,7 @@ static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
             return -1;
         any = true;
         if (store_agent_seen(self->store, peer->agent_id, peer->last_seen_ms,
-                             peer->has_heartbeat ? &peer->heartbeat : NULL) != 0)
+                             peer->has_heartbeat ? &peer->heartbeat : NULL, peer->bad_total) != 0)
             self->batch_failed = true;
         peer->seen_dirty = false;
     }
@@ -530,7 +530,15 @@ fail:
 
 int ingest_run(ingest_t *self)
 {
-    zloop_start(self->loop);
+    //  zloop returns when a signal interrupts its poll; only SIGINT/SIGTERM
+    //  (zsys_interrupted) or a failed handler end the run. SIGHUP just sets
+    //  its flag and the loop goes on.
+    while (zloop_start(self->loop) == 0 && !zsys_interrupted && !self->fatal_error) {
+        if (s_reload_requested) {
+            s_reload_requested = 0;
+            ingest_reload(self);
+        }
+    }
     if (self->fatal_error) {
         log_error("stopping after a store failure");
         return -1;

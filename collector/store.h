@@ -7,8 +7,8 @@
 
     Tables (schema version 1):
       agents(id, key UNIQUE, hostname, platform, agent_version, boot_id,
-             stream_id, acked_seq, first_seen_ms, last_seen_ms, last_hello_ms,
-             heartbeat_interval_ms, stall_ms, unacked, dropped)
+             stream_id, epoch, acked_seq, first_seen_ms, last_seen_ms, last_hello_ms,
+             heartbeat_interval_ms, stall_ms, unacked, dropped, bad_frames)
       pending_seq(agent_id, seq)          stored seqs above acked_seq (gaps)
       facts_current(agent_id PK, seq, time_ms, digest, json)
       facts_history(id, agent_id, seq, time_ms, digest, json)  changes only
@@ -16,8 +16,11 @@
               physc, mem_free_mb, load1, body BLOB)  body = packed Metrics
       events(id, agent_id, seq, time_ms, stored_ms, kind, message, attrs_json)
       job_updates(id, agent_id, seq, time_ms, job_id, state, phase, message, exit_code)
-    Every data row carries (agent_id, seq); UNIQUE(agent_id, seq) on metrics,
-    events, facts_history and job_updates is the last line against duplicates. */
+    Every data row carries (agent_id, epoch, seq); epoch counts the agent's
+    spool streams (a Hello with a new stream_id starts the next epoch), so a
+    reset agent starting again at seq 1 is stored, not taken for duplicates.
+    UNIQUE(agent_id, epoch, seq) on metrics, events, facts_history and
+    job_updates is the last line against duplicates. */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
 
@@ -80,9 +83,10 @@ int store_agent_seq(store_t *self, int64_t agent_id, uint64_t stream_id, uint64_
 //  Remember that seq (> acked_seq) is stored while a gap lies below it.
 int store_pending_add(store_t *self, int64_t agent_id, uint64_t seq);
 
-//  Liveness, flushed periodically from memory: last seen and heartbeat figures.
+//  Liveness, flushed periodically from memory: last seen, heartbeat figures
+//  (hb may be NULL: kept as stored) and the bad frames counted since start.
 int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
-                     const Ferry__Heartbeat *hb);
+                     const Ferry__Heartbeat *hb, uint64_t bad_frames);
 
 //  Data rows. time_ms is the agent's send time. Borrowed arguments.
 int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,

@@ -1,0 +1,797 @@
+/*  test_store — the collector's SQLite store, checked through its API and
+    through a separate sqlite3 connection that reads what it wrote. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define KEY_B "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+#define KEY_C "0000000000000000000000000000000000000000"
+
+typedef struct {
+    char dir[64];         // mkdtemp directory
+    char path[96];        // database file inside it
+    store_t *store;       // open store, or NULL
+} fixture_t;
+
+// ------------------------------------------------------------------ helpers
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof fx->path, "%s/ferry.db", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    store_destroy(&fx->store);
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", fx->path, suffixes[i]);
+        unlink(name);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static store_t *s_open(fixture_t *fx, const store_options_t *opts)
+{
+    char err[256] = "";
+    store_t *store = store_open(fx->path, opts, err, sizeof err);
+    if (!store)
+        fail_msg("store_open: %s", err);
+    return store;
+}
+
+//  First column of the first row of sql, read through our own connection.
+static int64_t s_query_int(fixture_t *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        fail_msg("prepare %s: %s", sql, sqlite3_errmsg(db));
+    int64_t value = -999;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        value = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+}
+
+//  First column of the first row as a malloc'd string (NULL for SQL NULL).
+static char *s_query_text(fixture_t *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        fail_msg("prepare %s: %s", sql, sqlite3_errmsg(db));
+    char *value = NULL;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+        value = strdup((const char *) sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+}
+
+static void s_exec(fixture_t *fx, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("exec %s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+//  A filled-in Metrics sample; the parts live in *parts.
+typedef struct {
+    Ferry__Metrics metrics;
+    Ferry__CpuMetrics cpu;
+    Ferry__MemoryMetrics memory;
+    Ferry__LoadMetrics load;
+    Ferry__DiskMetrics disk;
+    Ferry__DiskMetrics *disks[1];
+} sample_t;
+
+static void s_sample(sample_t *s, double user)
+{
+    ferry__metrics__init(&s->metrics);
+    ferry__cpu_metrics__init(&s->cpu);
+    ferry__memory_metrics__init(&s->memory);
+    ferry__load_metrics__init(&s->load);
+    ferry__disk_metrics__init(&s->disk);
+    s->cpu.user_pct = user;
+    s->cpu.sys_pct = 2.5;
+    s->cpu.wait_pct = 0.5;
+    s->cpu.idle_pct = 100.0 - user - 3.0;
+    s->memory.real_total_mb = 16384;
+    s->memory.real_free_mb = 4096;
+    s->load.avg1 = 1.25;
+    s->disk.name = (char *) "hdisk0";
+    s->disk.read_kbps = 12.0;
+    s->disks[0] = &s->disk;
+    s->metrics.interval_s = 10;
+    s->metrics.cpu = &s->cpu;
+    s->metrics.memory = &s->memory;
+    s->metrics.load = &s->load;
+    s->metrics.n_disks = 1;
+    s->metrics.disks = s->disks;
+    s->metrics.processes = 123;
+}
+
+static int64_t s_agent(store_t *store, const char *key)
+{
+    store_agent_state_t st;
+    assert_int_equal(store_agent_ensure(store, key, 1000, &st), 0);
+    assert_true(st.id > 0);
+    return st.id;
+}
+
+static double s_seconds(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// ------------------------------------------------------------------ tests
+
+static void test_create_reopen(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    assert_int_equal(store_schema_version(fx->store), 1);
+    assert_int_equal(STORE_SCHEMA_VERSION, 1);
+    store_destroy(&fx->store);
+    assert_null(fx->store);
+    store_destroy(&fx->store); // safe twice
+
+    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 1);
+    char *mode = s_query_text(fx, "PRAGMA journal_mode");
+    assert_string_equal(mode, "wal");
+    free(mode);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                     " AND name IN ('agents', 'pending_seq', 'facts_current',"
+                                     " 'facts_history', 'metrics', 'events', 'job_updates')"),
+                     7);
+
+    fx->store = s_open(fx, NULL);
+    assert_int_equal(store_schema_version(fx->store), 1);
+}
+
+static void test_newer_refused(void **state)
+{
+    fixture_t *fx = *state;
+    s_exec(fx, "CREATE TABLE future(x); PRAGMA user_version = 7;");
+    char err[256] = "";
+    store_t *store = store_open(fx->path, NULL, err, sizeof err);
+    assert_null(store);
+    assert_string_equal(err,
+                        "database schema 7 is newer than this ferry-collector (1): upgrade ferry");
+    //  Left untouched.
+    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 7);
+    char *mode = s_query_text(fx, "PRAGMA journal_mode");
+    assert_string_equal(mode, "delete");
+    free(mode);
+}
+
+static void test_not_a_database(void **state)
+{
+    fixture_t *fx = *state;
+    FILE *file = fopen(fx->path, "w");
+    assert_non_null(file);
+    fputs("this is not an SQLite database, not even close, but long enough to be read\n", file);
+    fclose(file);
+    char err[256] = "";
+    assert_null(store_open(fx->path, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "not a database"));
+}
+
+static void test_agent_ensure(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    store_agent_state_t a1, a2, b;
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 1000, &a1), 0);
+    assert_int_equal(a1.stream_id, 0);
+    assert_int_equal(a1.acked_seq, 0);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 2000, &a2), 0);
+    assert_int_equal(a1.id, a2.id);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_B, 3000, &b), 0);
+    assert_int_not_equal(a1.id, b.id);
+    assert_int_equal(store_agent_ensure(fx->store, "", 3000, &b), -1);
+
+    //  The cached state follows store_agent_seq.
+    uint64_t stream = 0xfedcba9876543210ULL; // top bit set: must round-trip
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_seq(fx->store, a1.id, stream, 42), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 4000, &a2), 0);
+    assert_int_equal(a2.id, a1.id);
+    assert_true(a2.stream_id == stream);
+    assert_int_equal(a2.acked_seq, 42);
+    store_destroy(&fx->store);
+
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM agents"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT first_seen_ms FROM agents WHERE key = '" KEY_A "'"),
+                     1000);
+
+    fx->store = s_open(fx, NULL);
+    store_agent_state_t again;
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 5000, &again), 0);
+    assert_int_equal(again.id, a1.id);
+    assert_true(again.stream_id == stream);
+    assert_int_equal(again.acked_seq, 42);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_B, 5000, &again), 0);
+    assert_int_equal(again.id, b.id);
+}
+
+static void test_metrics(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t id = s_agent(fx->store, KEY_A);
+    sample_t s;
+    assert_int_equal(store_begin(fx->store), 0);
+    for (uint64_t seq = 1; seq <= 10; seq++) {
+        s_sample(&s, (double) seq);
+        assert_int_equal(store_metrics(fx->store, id, seq, 1000 * (int64_t) seq, &s.metrics), 0);
+    }
+    //  Duplicate: ignored, not an error, and the batch goes on.
+    s_sample(&s, 99.0);
+    assert_int_equal(store_metrics(fx->store, id, 5, 5000, &s.metrics), 0);
+    //  No cpu part and no physc: NULL columns.
+    s_sample(&s, 1.0);
+    s.metrics.cpu = NULL;
+    assert_int_equal(store_metrics(fx->store, id, 11, 11000, &s.metrics), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 11);
+    assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE seq = 5"), 5);
+    assert_int_equal(s_query_int(fx, "SELECT time_ms FROM metrics WHERE seq = 7"), 7000);
+    assert_int_equal(s_query_int(fx, "SELECT load1 * 100 FROM metrics WHERE seq = 7"), 125);
+    assert_int_equal(s_query_int(fx, "SELECT mem_free_mb FROM metrics WHERE seq = 7"), 4096);
+    assert_int_equal(s_query_int(fx, "SELECT physc FROM metrics WHERE seq = 7"), -1);
+    assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE seq = 11"), -1);
+
+    //  body is the packed Metrics.
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM metrics WHERE seq = 3", -1, &stmt,
+                                        NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    Ferry__Metrics *m = ferry__metrics__unpack(NULL, (size_t) sqlite3_column_bytes(stmt, 0),
+                                               sqlite3_column_blob(stmt, 0));
+    assert_non_null(m);
+    assert_non_null(m->cpu);
+    assert_true(m->cpu->user_pct == 3.0);
+    assert_int_equal(m->n_disks, 1);
+    assert_string_equal(m->disks[0]->name, "hdisk0");
+    assert_int_equal(m->processes, 123);
+    ferry__metrics__free_unpacked(m, NULL);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static void test_unknown_agent(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t id = s_agent(fx->store, KEY_A);
+    sample_t s;
+    s_sample(&s, 1.0);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_metrics(fx->store, id + 100, 1, 1000, &s.metrics), -1);
+    assert_non_null(strstr(store_error(fx->store), "insert metrics: FOREIGN KEY"));
+    assert_int_equal(store_agent_seen(fx->store, id + 100, 1000, NULL, 0), -1);
+    assert_non_null(strstr(store_error(fx->store), "not found"));
+    assert_int_equal(store_agent_seq(fx->store, id + 100, 1, 1), -1);
+    assert_non_null(strstr(store_error(fx->store), "not found"));
+    //  The transaction survives a failed statement.
+    assert_int_equal(store_metrics(fx->store, id, 1, 1000, &s.metrics), 0);
+    assert_int_equal(store_begin(fx->store), -1);
+    assert_non_null(strstr(store_error(fx->store), "already open"));
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 1);
+}
+
+static void test_events(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t id = s_agent(fx->store, KEY_A);
+
+    Ferry__KeyValue kv[3];
+    Ferry__KeyValue *attrs[3] = {&kv[0], &kv[1], &kv[2]};
+    for (int i = 0; i < 3; i++)
+        ferry__key_value__init(&kv[i]);
+    kv[0].key = (char *) "old";
+    kv[0].value = (char *) "21C48FV";
+    kv[1].key = (char *) "new";
+    kv[1].value = (char *) "say \"hi\"\n\\ caf\xc3\xa9";
+    kv[2].key = (char *) "bad";
+    kv[2].value = (char *) "x\xff" "y";
+    Ferry__Event event;
+    ferry__event__init(&event);
+    event.kind = (char *) "serial_changed";
+    event.message = (char *) "serial changed from 21C48FV to 21C48FW";
+    event.n_attrs = 3;
+    event.attrs = attrs;
+    event.time_ms = 1234;
+
+    Ferry__Event plain;
+    ferry__event__init(&plain);
+    plain.kind = (char *) "booted";
+
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_event(fx->store, id, 1, 5000, 6000, &event), 0);
+    assert_int_equal(store_event(fx->store, id, 1, 5000, 6000, &plain), 0); // duplicate
+    assert_int_equal(store_event(fx->store, id, 2, 7000, 8000, &plain), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM events"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT time_ms FROM events WHERE seq = 1"), 1234);
+    assert_int_equal(s_query_int(fx, "SELECT time_ms FROM events WHERE seq = 2"), 7000);
+    assert_int_equal(s_query_int(fx, "SELECT stored_ms FROM events WHERE seq = 1"), 6000);
+    char *kind = s_query_text(fx, "SELECT kind FROM events WHERE seq = 1");
+    assert_string_equal(kind, "serial_changed");
+    free(kind);
+
+    char *text = s_query_text(fx, "SELECT attrs_json FROM events WHERE seq = 1");
+    assert_non_null(text);
+    json_error_t jerr;
+    json_t *got = json_loads(text, 0, &jerr);
+    if (!got)
+        fail_msg("attrs_json %s: %s", text, jerr.text);
+    json_t *want = json_pack("{s:s, s:s, s:s}", "old", "21C48FV", "new",
+                             "say \"hi\"\n\\ caf\xc3\xa9", "bad", "x?y");
+    assert_non_null(want);
+    if (!json_equal(got, want))
+        fail_msg("attrs_json is %s", text);
+    json_decref(got);
+    json_decref(want);
+    free(text);
+
+    text = s_query_text(fx, "SELECT attrs_json FROM events WHERE seq = 2");
+    assert_string_equal(text, "{}");
+    free(text);
+}
+
+static void s_facts(fixture_t *fx, int64_t id, uint64_t seq, const char *digest, const char *json)
+{
+    Ferry__Facts facts;
+    ferry__facts__init(&facts);
+    facts.digest = (char *) digest;
+    facts.json = (char *) json;
+    assert_int_equal(store_facts(fx->store, id, seq, 1000 * (int64_t) seq, &facts), 0);
+}
+
+static void test_facts_history(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    int64_t b = s_agent(fx->store, KEY_B);
+    assert_int_equal(store_begin(fx->store), 0);
+    s_facts(fx, a, 1, "aaaa", "{\"v\":1}");
+    s_facts(fx, a, 2, "aaaa", "{\"v\":1}"); // unchanged: no history
+    s_facts(fx, a, 3, "bbbb", "{\"v\":2}");
+    s_facts(fx, a, 3, "bbbb", "{\"v\":2}"); // duplicate
+    s_facts(fx, a, 1, "aaaa", "{\"v\":1}"); // replay of older facts: ignored
+    s_facts(fx, a, 4, "bbbb", "{\"v\":2}");
+    s_facts(fx, a, 5, "aaaa", "{\"v\":1}"); // back to the first: a change
+    //  No digest: the document decides.
+    s_facts(fx, b, 1, "", "{\"x\":1}");
+    s_facts(fx, b, 2, "", "{\"x\":1}");
+    s_facts(fx, b, 3, "", "{\"x\":2}");
+    assert_int_equal(store_commit(fx->store), 0);
+
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT group_concat(seq) FROM facts_history WHERE agent_id = %lld",
+             (long long) a);
+    char *seqs = s_query_text(fx, sql);
+    assert_string_equal(seqs, "1,3,5");
+    free(seqs);
+    snprintf(sql, sizeof sql, "SELECT group_concat(seq) FROM facts_history WHERE agent_id = %lld",
+             (long long) b);
+    seqs = s_query_text(fx, sql);
+    assert_string_equal(seqs, "1,3");
+    free(seqs);
+
+    snprintf(sql, sizeof sql, "SELECT seq FROM facts_current WHERE agent_id = %lld", (long long) a);
+    assert_int_equal(s_query_int(fx, sql), 5);
+    snprintf(sql, sizeof sql, "SELECT digest FROM facts_current WHERE agent_id = %lld",
+             (long long) a);
+    char *digest = s_query_text(fx, sql);
+    assert_string_equal(digest, "aaaa");
+    free(digest);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM facts_current"), 2);
+}
+
+static void s_expect_pending(fixture_t *fx, int64_t id, const uint64_t *want, size_t n)
+{
+    uint64_t *seqs = (uint64_t *) 1;
+    size_t count = 99;
+    assert_int_equal(store_pending_load(fx->store, id, &seqs, &count), 0);
+    assert_int_equal(count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(seqs[i], want[i]);
+    if (n == 0)
+        assert_null(seqs);
+    free(seqs);
+}
+
+static void test_pending(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    int64_t b = s_agent(fx->store, KEY_B);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_seq(fx->store, a, 77, 3), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 9), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 5), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 7), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 7), 0); // twice: fine
+    assert_int_equal(store_pending_add(fx->store, b, 100), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    s_expect_pending(fx, a, (const uint64_t[]) {5, 7, 9}, 3);
+    store_destroy(&fx->store);
+
+    //  Survives a restart.
+    fx->store = s_open(fx, NULL);
+    s_expect_pending(fx, a, (const uint64_t[]) {5, 7, 9}, 3);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_seq(fx->store, a, 77, 7), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    s_expect_pending(fx, a, (const uint64_t[]) {9}, 1);
+    s_expect_pending(fx, b, (const uint64_t[]) {100}, 1); // other agents untouched
+    assert_int_equal(s_query_int(fx, "SELECT acked_seq FROM agents WHERE key = '" KEY_A "'"), 7);
+    assert_int_equal(s_query_int(fx, "SELECT stream_id FROM agents WHERE key = '" KEY_A "'"), 77);
+    s_expect_pending(fx, a + b + 10, NULL, 0); // no such agent: nothing
+}
+
+static void test_stream_change(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_seq(fx->store, a, 1, 10), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 20), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 30), 0);
+    //  A new stream, acked below the old pending seqs: all of them go anyway.
+    assert_int_equal(store_agent_seq(fx->store, a, 2, 5), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    s_expect_pending(fx, a, NULL, 0);
+    assert_int_equal(s_query_int(fx, "SELECT stream_id FROM agents"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT acked_seq FROM agents"), 5);
+
+    //  A Hello on the same stream keeps the sequence state ...
+    Ferry__Hello hello;
+    ferry__hello__init(&hello);
+    hello.hostname = (char *) "lpar1";
+    hello.platform = (char *) "aix";
+    hello.agent_version = (char *) "0.1.0";
+    hello.boot_id = (char *) "boot-1";
+    hello.stream_id = 2;
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_pending_add(fx->store, a, 8), 0);
+    assert_int_equal(store_agent_hello(fx->store, a, &hello, 9000), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    s_expect_pending(fx, a, (const uint64_t[]) {8}, 1);
+    assert_int_equal(s_query_int(fx, "SELECT acked_seq FROM agents"), 5);
+    assert_int_equal(s_query_int(fx, "SELECT last_hello_ms FROM agents"), 9000);
+    char *host = s_query_text(fx, "SELECT hostname || '/' || platform || '/' || agent_version"
+                                  " || '/' || boot_id FROM agents");
+    assert_string_equal(host, "lpar1/aix/0.1.0/boot-1");
+    free(host);
+
+    //  ... a Hello on a new stream restarts it.
+    hello.stream_id = 3;
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_hello(fx->store, a, &hello, 10000), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    s_expect_pending(fx, a, NULL, 0);
+    assert_int_equal(s_query_int(fx, "SELECT stream_id FROM agents"), 3);
+    assert_int_equal(s_query_int(fx, "SELECT acked_seq FROM agents"), 0);
+    store_agent_state_t st;
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 0, &st), 0);
+    assert_int_equal(st.stream_id, 3);
+    assert_int_equal(st.acked_seq, 0);
+
+    //  The new stream starts again at seq 1: stored as new rows of the next
+    //  epoch, not dropped as duplicates of the old stream's seq 1.
+    sample_t m;
+    s_sample(&m, 10.0);
+    assert_int_equal(s_query_int(fx, "SELECT epoch FROM agents"), 1);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &m.metrics), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    hello.stream_id = 4;
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_hello(fx->store, a, &hello, 11000), 0);
+    assert_int_equal(store_metrics(fx->store, a, 1, 2000, &m.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, a, 1, 2000, &m.metrics), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics WHERE seq = 1"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT count(DISTINCT epoch) FROM metrics"), 2);
+}
+
+static void test_seen(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    Ferry__Heartbeat hb;
+    ferry__heartbeat__init(&hb);
+    hb.interval_ms = 5000;
+    hb.stall_ms = 12;
+    hb.unacked = 3;
+    hb.dropped = 4;
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_seen(fx->store, a, 2000, &hb, 3), 0);
+    assert_int_equal(store_agent_seen(fx->store, a, 3000, NULL, 0), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT last_seen_ms FROM agents"), 3000);
+    assert_int_equal(s_query_int(fx, "SELECT heartbeat_interval_ms FROM agents"), 5000);
+    assert_int_equal(s_query_int(fx, "SELECT stall_ms FROM agents"), 12);
+    assert_int_equal(s_query_int(fx, "SELECT unacked FROM agents"), 3);
+    assert_int_equal(s_query_int(fx, "SELECT dropped FROM agents"), 4);
+}
+
+static void test_job_updates(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    Ferry__JobUpdate up;
+    ferry__job_update__init(&up);
+    up.job_id = (char *) "job-1";
+    up.state = (char *) "running";
+    up.phase = 4;
+    up.message = (char *) "phase 4";
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_job_update(fx->store, a, 1, 1000, &up), 0);
+    assert_int_equal(store_job_update(fx->store, a, 1, 1000, &up), 0);
+    up.state = (char *) "failed";
+    up.exit_code = -2;
+    assert_int_equal(store_job_update(fx->store, a, 2, 2000, &up), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM job_updates"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT exit_code FROM job_updates WHERE seq = 2"), -2);
+    assert_int_equal(s_query_int(fx, "SELECT phase FROM job_updates WHERE seq = 1"), 4);
+}
+
+static void test_no_transaction(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A); // allowed: commits on its own
+    sample_t s;
+    s_sample(&s, 1.0);
+    Ferry__Event event;
+    ferry__event__init(&event);
+    Ferry__Facts facts;
+    ferry__facts__init(&facts);
+    Ferry__JobUpdate up;
+    ferry__job_update__init(&up);
+    Ferry__Hello hello;
+    ferry__hello__init(&hello);
+
+    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &s.metrics), -1);
+    assert_string_equal(store_error(fx->store), "no transaction");
+    assert_int_equal(store_event(fx->store, a, 2, 1000, 1000, &event), -1);
+    assert_int_equal(store_facts(fx->store, a, 3, 1000, &facts), -1);
+    assert_int_equal(store_job_update(fx->store, a, 4, 1000, &up), -1);
+    assert_int_equal(store_agent_hello(fx->store, a, &hello, 1000), -1);
+    assert_int_equal(store_agent_seq(fx->store, a, 1, 1), -1);
+    assert_int_equal(store_pending_add(fx->store, a, 9), -1);
+    assert_int_equal(store_agent_seen(fx->store, a, 1000, NULL, 0), -1);
+    assert_int_equal(store_prune(fx->store, 1000), -1);
+    assert_int_equal(store_commit(fx->store), -1);
+    assert_string_equal(store_error(fx->store), "no transaction");
+
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM facts_current"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM job_updates"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM pending_seq"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM agents"), 1);
+}
+
+static void test_rollback(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    store_agent_state_t a, b, c, b2;
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 1000, &a), 0);
+    sample_t s;
+    s_sample(&s, 1.0);
+
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_B, 1000, &b), 0);
+    assert_int_equal(store_metrics(fx->store, a.id, 1, 1000, &s.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, b.id, 1, 1000, &s.metrics), 0);
+    assert_int_equal(store_agent_seq(fx->store, a.id, 5, 1), 0);
+    assert_int_equal(store_rollback(fx->store), 0);
+    assert_int_equal(store_rollback(fx->store), 0); // nothing open: no-op
+
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM agents"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT stream_id FROM agents"), 0);
+
+    //  Nothing cached from the rolled back transaction survives: C may now
+    //  get B's old id, and B must not be handed C's row.
+    assert_int_equal(store_agent_ensure(fx->store, KEY_A, 1000, &a), 0);
+    assert_int_equal(a.stream_id, 0);
+    assert_int_equal(a.acked_seq, 0);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_C, 1000, &c), 0);
+    assert_int_equal(store_agent_ensure(fx->store, KEY_B, 1000, &b2), 0);
+    assert_int_not_equal(b2.id, c.id);
+    assert_int_not_equal(b2.id, a.id);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM agents"), 3);
+
+    //  Destroy rolls back an open transaction.
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_metrics(fx->store, a.id, 2, 1000, &s.metrics), 0);
+    store_destroy(&fx->store);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 0);
+}
+
+static void test_locked(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(fx->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    double start = s_seconds(CLOCK_MONOTONIC);
+    assert_int_equal(store_begin(fx->store), -1);
+    double waited = s_seconds(CLOCK_MONOTONIC) - start;
+    assert_string_equal(store_error(fx->store), "begin: database is locked");
+    assert_true(waited > 4.0); // busy_timeout 5000
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+}
+
+static void test_prune(void **state)
+{
+    fixture_t *fx = *state;
+    store_options_t opts = {.sync_full = false, .metrics_keep_ms = 10000};
+    fx->store = s_open(fx, &opts);
+    int64_t a = s_agent(fx->store, KEY_A);
+    int64_t b = s_agent(fx->store, KEY_B);
+    Ferry__Event event;
+    ferry__event__init(&event);
+    event.kind = (char *) "booted";
+    sample_t s;
+    s_sample(&s, 1.0);
+    assert_int_equal(store_begin(fx->store), 0);
+    for (uint64_t seq = 1; seq <= 100; seq++) {
+        assert_int_equal(store_metrics(fx->store, a, seq, 1000 * (int64_t) seq, &s.metrics), 0);
+        assert_int_equal(store_metrics(fx->store, b, seq, 1000 * (int64_t) seq, &s.metrics), 0);
+    }
+    assert_int_equal(store_event(fx->store, a, 101, 1000, 1000, &event), 0);
+    //  Keep time_ms >= 100000 - 10000 = 90000: seqs 90..100.
+    assert_int_equal(store_prune(fx->store, 100000), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 2 * 11);
+    assert_int_equal(s_query_int(fx, "SELECT min(time_ms) FROM metrics"), 90000);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM events"), 1);
+    store_destroy(&fx->store);
+
+    //  Keep forever: prune does nothing.
+    fx->store = s_open(fx, NULL);
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_prune(fx->store, INT64_MAX / 2), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 2 * 11);
+}
+
+//  Throughput sanity: printed, never asserted (machines differ). Rebuild with
+//  -DSTORE_BENCH_AGENTS=1000 to see the cost of spreading rows over more agents.
+#ifndef STORE_BENCH_AGENTS
+#define STORE_BENCH_AGENTS 100
+#endif
+static void s_throughput(fixture_t *fx, bool sync_full)
+{
+    enum { ROWS = 200000, BATCH = 5000, AGENTS = STORE_BENCH_AGENTS };
+    store_options_t opts = {.sync_full = sync_full, .metrics_keep_ms = 0};
+    fx->store = s_open(fx, &opts);
+    int64_t ids[AGENTS];
+    for (int i = 0; i < AGENTS; i++) {
+        char key[41];
+        snprintf(key, sizeof key, "%040d", i + 1);
+        ids[i] = s_agent(fx->store, key);
+    }
+    sample_t s;
+    s_sample(&s, 1.0);
+    Ferry__DiskMetrics disks[4];
+    Ferry__DiskMetrics *disk_ps[4];
+    for (int i = 0; i < 4; i++) {
+        ferry__disk_metrics__init(&disks[i]);
+        disks[i].name = (char *) "hdisk";
+        disks[i].read_kbps = 100.0 + i;
+        disks[i].write_kbps = 50.0 + i;
+        disk_ps[i] = &disks[i];
+    }
+    s.metrics.n_disks = 4;
+    s.metrics.disks = disk_ps;
+
+    double start = s_seconds(CLOCK_MONOTONIC);
+    double start_cpu = s_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    for (int row = 0; row < ROWS;) {
+        assert_int_equal(store_begin(fx->store), 0);
+        for (int i = 0; i < BATCH; i++, row++) {
+            s.cpu.user_pct = row % 100;
+            if (store_metrics(fx->store, ids[row % AGENTS], (uint64_t) (row / AGENTS) + 1,
+                              1700000000000 + row, &s.metrics)
+                != 0)
+                fail_msg("%s", store_error(fx->store));
+        }
+        assert_int_equal(store_commit(fx->store), 0);
+    }
+    double elapsed = s_seconds(CLOCK_MONOTONIC) - start;
+    double cpu = s_seconds(CLOCK_PROCESS_CPUTIME_ID) - start_cpu;
+    print_message("store throughput (synchronous=%s): %d metrics rows in %.2f s = %.0f rows/s"
+                  " (CPU %.2f s = %.0f rows per CPU second)\n",
+                  sync_full ? "FULL" : "NORMAL", ROWS, elapsed, ROWS / elapsed, cpu, ROWS / cpu);
+    store_destroy(&fx->store);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), ROWS);
+}
+
+static void test_throughput_full(void **state) { s_throughput(*state, true); }
+static void test_throughput_normal(void **state) { s_throughput(*state, false); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_ensure, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_agent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_facts_history, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_pending, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_stream_change, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_seen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_job_updates, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_no_transaction, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rollback, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_locked, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_prune, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_throughput_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_throughput_normal, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
