@@ -15,6 +15,7 @@
 
 #include <czmq.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -310,11 +311,17 @@ static int s_run(const char *config_path, bool verbose)
         goto done;
     }
     log_init("ferry-agent", self.opts.verbose, false);
+    //  A daemon outlives its terminal; a closed peer must not kill it either.
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
     if (s_start(&self, err, sizeof err) != 0) {
         log_error("%s", err);
         goto done;
     }
-    zloop_start(self.loop);
+    //  A handled signal (SIGRECONFIG on AIX) interrupts zloop's poll and makes
+    //  it return; only SIGINT/SIGTERM (zsys_interrupted) end the agent.
+    while (zloop_start(self.loop) == 0 && !zsys_interrupted)
+        ;
     log_info("stopping: %zu messages still unacked stay in the spool", spool_count(self.spool));
     rc = 0;
 done:
