@@ -632,3 +632,23 @@ done:
     free(ctx);
     return root;
 }
+
+int aix_facts_serial(const char *bin_dir, int timeout_ms, char *serial, size_t size,
+                     char *warning, size_t warnlen)
+{
+    s_ctx_t ctx = { .bin_dir = bin_dir, .timeout_ms = timeout_ms };
+    aix_warnings_init(&ctx.warnings);
+    aix_systemid_t id;
+    size_t len = 0;
+    const char *text = s_output(&ctx, &s_lsattr_systemid, NULL, NULL, &len);
+    int rc = -1;
+    if (text && aix_parse_lsattr_systemid(text, len, &id, &ctx.warnings) == 0 && id.serial[0]) {
+        snprintf(serial, size, "%s", id.serial);
+        rc = 0;
+    }
+    if (rc != 0)
+        snprintf(warning, warnlen, "%s", ctx.warnings.count ? ctx.warnings.items[0]
+                                                             : "lsattr -El sys0 -a systemid: no serial");
+    command_result_free(&ctx.last);
+    return rc;
+}

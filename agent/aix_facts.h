@@ -32,6 +32,7 @@
 #define FERRY_AIX_FACTS_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #define AIX_FACTS_MAX_OUTPUT (1024 * 1024) // bytes kept per command stream; more is an error
 
@@ -41,5 +42,11 @@
 //  ("/" in production). timeout_ms: limit per command. Returns a new reference
 //  owned by the caller, or NULL when out of memory.
 json_t *aix_facts_collect(const char *bin_dir, const char *etc_root, int timeout_ms);
+
+//  The light identity probe run every few seconds and on every LPM phase:
+//  only `lsattr -El sys0 -a systemid`. Writes the 7-character serial into
+//  serial (caller's buffer); -1 with the reason in warning when unknown.
+int aix_facts_serial(const char *bin_dir, int timeout_ms, char *serial, size_t size,
+                     char *warning, size_t warnlen);
 
 #endif

@@ -5,7 +5,8 @@
         ferry-simlpar show DIR [KEY]           print the state (or one value)
 
     DIR/state holds the facts (format in README.md), DIR/bin the fake AIX
-    commands (symlinks to ferry-fakeaix), DIR/etc/niminfo the NIM client file.
+    commands (symlinks to ferry-fakeaix), DIR/etc/niminfo the NIM client file,
+    DIR/proc the partition's /proc view (boot id from the state, metrics from the host).
     Verbs are a table: later simulators (reboot, nimadm) add a row and a
     function. Exit 0 on success, 1 with a message on failure, 2 on bad usage. */
 #include "simstate.h"
@@ -460,6 +461,36 @@ static int s_create_niminfo(const s_create_t *o, const char *etc)
     return 0;
 }
 
+//  The partition's own /proc view for an agent running the aix platform
+//  without libperfstat: its boot id from the state (a fake reboot changes
+//  it), the metrics files from the host running the simulation.
+static int s_create_proc(const char *dir)
+{
+    static const char *const host_files[] = { "stat", "meminfo", "vmstat", "diskstats",
+                                              "loadavg", "uptime", "cpuinfo", "net", NULL };
+    char proc[S_PATH_MAX], path[S_PATH_MAX], target[S_PATH_MAX];
+    if (s_join(proc, dir, "proc") || s_mkdir(proc))
+        return S_EXIT_FAIL;
+    const char *sub[] = { "sys", "sys/kernel", "sys/kernel/random" };
+    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++)
+        if (s_join(path, proc, sub[i]) || s_mkdir(path))
+            return S_EXIT_FAIL;
+    if (s_join(path, proc, "sys/kernel/random/boot_id") != 0)
+        return S_EXIT_FAIL;
+    unlink(path);
+    if (symlink("../../../../state/" SIM_BOOT_ID, path) != 0)
+        return s_fail("cannot link %s: %s", path, strerror(errno));
+    for (const char *const *file = host_files; *file; file++) {
+        snprintf(target, sizeof target, "/proc/%s", *file);
+        if (s_join(path, proc, *file) != 0)
+            return S_EXIT_FAIL;
+        unlink(path);
+        if (symlink(target, path) != 0)
+            return s_fail("cannot link %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
 static int s_create(int argc, char **argv)
 {
     s_create_t o;
@@ -483,7 +514,7 @@ static int s_create(int argc, char **argv)
     if (s_mkdir(o.dir) || s_mkdir(state) || s_mkdir(bin) || s_mkdir(etc))
         return S_EXIT_FAIL;
     if (s_create_identity(&o, state) || s_create_config(&o, state)
-        || s_create_niminfo(&o, etc) || s_create_links(&o, bin))
+        || s_create_niminfo(&o, etc) || s_create_links(&o, bin) || s_create_proc(o.dir))
         return S_EXIT_FAIL;
     return 0;
 }

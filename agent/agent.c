@@ -1,0 +1,496 @@
+/*  agent — the ferry-agent daemon.
+
+    Timers on one zloop: metrics, heartbeat, a fine stall tick, the light
+    identity probe (serial) and the full facts re-read. LPM phases arrive on
+    the notify socket (Linux drmgr hook, or by hand) and trigger an identity
+    probe at once, so a move is reported within a second of its post phase
+    even when no DR event reaches us (nmon-style tools read the serial once
+    and miss moves). */
+#include "agent.h"
+
+#include "agent_link.h"
+#include "clock.h"
+#include "codec.h"
+#include "keys.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "spool.h"
+#include "watch.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define AGENT_STATE_FILE "state.json"
+
+typedef struct {
+    const agent_options_t *opts;  // borrowed
+    char hostname[256];           // from the facts, for Hello
+    char boot_id[128];            // from the facts, for Hello
+    spool_t *spool;               // unacked messages
+    zcert_t *cert;                // our key pair
+    zcert_t *server_cert;         // the collector's public key
+    agent_link_options_t link_opts; // link configuration (borrowed by link)
+    agent_link_t *link;           // connection to the collector
+    zloop_t *loop;                // event loop
+    watch_t *watch;               // facts -> events
+    zsock_t *notify;              // LPM phases from DR hooks
+    platform_metrics_t *sampler;  // metrics
+    char *facts_digest;           // digest of the facts last sent
+    int64_t facts_sent_ms;        // monotonic time facts were last sent
+    int heartbeat_timer;          // zloop timer id
+    int64_t heartbeat_cur_ms;     // interval in force now
+    int64_t fast_until_ms;        // monotonic end of a move window, 0 = none
+    int64_t tick_due_us;          // when the stall tick should fire next
+    uint32_t stall_ms;            // largest stall since the last heartbeat
+    uint64_t tick;                // heartbeats sent
+    int metrics_timer;            // zloop timer id
+    bool pid_written;             // we wrote opts->pid_file (and remove it at stop)
+} agent_t;
+
+int agent_options_load(config_t *config, agent_options_t *o, char *err, size_t errlen)
+{
+    o->collector = config_str(config, "agent/collector", "tcp://127.0.0.1:5560");
+    o->collector_cert = config_str(config, "agent/collector_cert", "/etc/ferry/keys/collector.cert");
+    o->cert = config_str(config, "agent/cert", "/etc/ferry/keys/agent.cert_secret");
+    o->spool_dir = config_str(config, "agent/spool_dir", "/var/spool/ferry");
+    o->pid_file = config_str(config, "agent/pid_file", "");
+    o->platform.platform = config_str(config, "agent/platform", "linux");
+    o->platform.bin_dir = config_str(config, "agent/bin_dir", "");
+    o->platform.etc_root = config_str(config, "agent/etc_root", "/");
+    o->platform.proc_root = config_str(config, "agent/proc_root", "/proc");
+    o->platform.sys_root = config_str(config, "agent/sys_root", "/sys");
+    if (!o->platform.bin_dir[0])
+        o->platform.bin_dir = NULL;
+    int64_t timeout_ms;
+    if (config_size(config, "agent/spool_max", SPOOL_DEFAULT_MAX_BYTES, 64 << 10, (int64_t) 4 << 30,
+                    &o->spool_max, err, errlen)
+        || config_duration_ms(config, "agent/heartbeat", 5000, 10, 3600000, &o->heartbeat_ms, err, errlen)
+        || config_duration_ms(config, "agent/metrics_interval", 10000, 10, 86400000, &o->metrics_ms, err, errlen)
+        || config_duration_ms(config, "agent/identity_interval", 30000, 100, 86400000, &o->identity_ms, err, errlen)
+        || config_duration_ms(config, "agent/facts_interval", 60000, 1000, 86400000, &o->facts_ms, err, errlen)
+        || config_duration_ms(config, "agent/facts_resend", 600000, 1000, 86400000, &o->facts_resend_ms, err, errlen)
+        || config_duration_ms(config, "agent/stall_tick", 20, 5, 1000, &o->stall_tick_ms, err, errlen)
+        || config_duration_ms(config, "agent/ack_timeout", 10000, 100, 3600000, &o->ack_timeout_ms, err, errlen)
+        || config_duration_ms(config, "agent/spool_sync", 1000, 10, 60000, &o->sync_ms, err, errlen)
+        || config_duration_ms(config, "agent/command_timeout", 30000, 100, 600000, &timeout_ms, err, errlen)
+        || config_size(config, "agent/max_frame", CODEC_DEFAULT_MAX_FRAME, 1024, 64 << 20, &o->max_frame, err, errlen)
+        || config_bool(config, "agent/verbose", o->verbose, &o->verbose, err, errlen))
+        return -1;
+    o->platform.timeout_ms = (int) timeout_ms;
+    if (!platform_known(o->platform.platform)) {
+        snprintf(err, errlen, "agent/platform: \"%s\" is not a platform (use aix or linux)",
+                 o->platform.platform);
+        return -1;
+    }
+    return 0;
+}
+
+// ------------------------------------------------------------------ sending
+
+static void s_send_event(agent_t *self, const json_t *event)
+{
+    Ferry__Envelope env = FERRY__ENVELOPE__INIT;
+    Ferry__Event body = FERRY__EVENT__INIT;
+    json_t *attrs = json_object_get(event, "attrs");
+    size_t count = json_object_size(attrs), i = 0;
+    Ferry__KeyValue *kvs = calloc(count ? count : 1, sizeof *kvs);
+    Ferry__KeyValue **ptrs = calloc(count ? count : 1, sizeof *ptrs);
+    if (!kvs || !ptrs)
+        goto done;
+    const char *key;
+    json_t *value;
+    json_object_foreach(attrs, key, value) {
+        ferry__key_value__init(&kvs[i]);
+        kvs[i].key = (char *) key;
+        kvs[i].value = (char *) (json_string_value(value) ? json_string_value(value) : "");
+        ptrs[i] = &kvs[i];
+        i++;
+    }
+    body.kind = (char *) json_string_value(json_object_get(event, "kind"));
+    body.message = (char *) json_string_value(json_object_get(event, "message"));
+    body.attrs = ptrs;
+    body.n_attrs = i;
+    body.time_ms = clock_wall_ms();
+    env.body_case = FERRY__ENVELOPE__BODY_EVENT;
+    env.event = &body;
+    agent_link_send(self->link, &env, SPOOL_CLASS_EVENT);
+done:
+    free(kvs);
+    free(ptrs);
+}
+
+static void s_send_events(agent_t *self, json_t *events)
+{
+    size_t i;
+    json_t *event;
+    json_array_foreach(events, i, event)
+        s_send_event(self, event);
+    json_decref(events);
+}
+
+static void s_send_facts(agent_t *self, const json_t *facts, const char *digest)
+{
+    Ferry__Envelope env = FERRY__ENVELOPE__INIT;
+    Ferry__Facts body = FERRY__FACTS__INIT;
+    char *text = json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
+    json_t *warnings = json_object_get(facts, "warnings");
+    size_t count = json_array_size(warnings);
+    char **list = calloc(count ? count : 1, sizeof *list);
+    if (!text || !list)
+        goto done;
+    for (size_t i = 0; i < count; i++)
+        list[i] = (char *) json_string_value(json_array_get(warnings, i));
+    body.platform = (char *) self->opts->platform.platform;
+    body.hostname = (char *) json_string_value(json_object_get(facts, "hostname"));
+    body.warnings = list;
+    body.n_warnings = count;
+    body.digest = (char *) digest;
+    body.json = text;
+    body.serial = (char *) json_string_value(json_object_get(json_object_get(facts, "system"), "serial"));
+    body.os_level = (char *) json_string_value(json_object_get(json_object_get(facts, "os"), "level"));
+    body.partition_name = (char *) json_string_value(
+        json_object_get(json_object_get(facts, "partition"), "name"));
+    body.boot_id = (char *) json_string_value(json_object_get(facts, "boot_id"));
+    env.body_case = FERRY__ENVELOPE__BODY_FACTS;
+    env.facts = &body;
+    agent_link_send(self->link, &env, SPOOL_CLASS_OTHER);
+    self->facts_sent_ms = clock_mono_ms();
+done:
+    free(text);
+    free(list);
+}
+
+// ------------------------------------------------------------------ reading the partition
+
+//  Full re-read: events for what changed, facts sent when they changed or
+//  when the resend period is over.
+static void s_refresh_facts(agent_t *self, const char *detected_by)
+{
+    json_t *facts = platform_facts(&self->opts->platform);
+    if (!facts)
+        return;
+    s_send_events(self, watch_facts(self->watch, facts, detected_by));
+    char *digest = platform_facts_digest(facts);
+    bool changed = !self->facts_digest || !digest || strcmp(digest, self->facts_digest) != 0;
+    if (changed || clock_mono_ms() - self->facts_sent_ms >= self->opts->facts_resend_ms) {
+        s_send_facts(self, facts, digest);
+        free(self->facts_digest);
+        self->facts_digest = digest;
+    }
+    else
+        free(digest);
+    json_decref(facts);
+}
+
+//  Light probe: the serial only. A change triggers a full re-read.
+static void s_probe_identity(agent_t *self, const char *detected_by)
+{
+    char serial[64], warning[256];
+    if (platform_serial(&self->opts->platform, serial, sizeof serial, warning, sizeof warning) != 0) {
+        log_debug("identity probe: %s", warning);
+        return;
+    }
+    json_t *events = watch_serial(self->watch, serial, detected_by);
+    bool moved = json_array_size(events) > 0;
+    s_send_events(self, events);
+    if (moved)
+        s_refresh_facts(self, detected_by);
+}
+
+static int s_on_identity(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_probe_identity(arg, "timer");
+    return 0;
+}
+
+static int s_on_facts(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_refresh_facts(arg, "timer");
+    return 0;
+}
+
+static int s_on_notify(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    notify_event_t event = notify_serve(reader);
+    if (event == NOTIFY_NONE)
+        return 0;
+    const char *phase = notify_phase(event);
+    char message[128], detected_by[64];
+    snprintf(message, sizeof message, "LPM phase %s", phase);
+    snprintf(detected_by, sizeof detected_by, "lpm-%s", phase);
+    log_info("%s", message);
+    json_t *lpm = json_pack("{s:s, s:s, s:{s:s}}", "kind", "lpm_phase", "message", message,
+                            "attrs", "phase", phase);
+    s_send_event(self, lpm);
+    json_decref(lpm);
+    s_probe_identity(self, detected_by);
+    return 0;
+}
+
+static int s_on_metrics(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_t *self = arg;
+    metrics_t sample = { 0 };
+    metrics_proto_view_t view;
+    if (platform_metrics_sample(self->sampler, &sample) == 0
+        && metrics_proto_view(&sample, &view) == 0) {
+        Ferry__Envelope env = FERRY__ENVELOPE__INIT;
+        env.body_case = FERRY__ENVELOPE__BODY_METRICS;
+        env.metrics = &view.metrics;
+        agent_link_send(self->link, &env, SPOOL_CLASS_METRICS);
+        metrics_proto_view_free(&view);
+    }
+    metrics_clear(&sample);
+    return 0;
+}
+
+// ------------------------------------------------------------------ heartbeats and stalls
+
+static int s_on_heartbeat(zloop_t *loop, int timer_id, void *arg);
+
+static void s_set_heartbeat(agent_t *self, int64_t interval_ms)
+{
+    if (self->heartbeat_timer >= 0)
+        zloop_timer_end(self->loop, self->heartbeat_timer);
+    self->heartbeat_cur_ms = interval_ms;
+    self->heartbeat_timer = zloop_timer(self->loop, (size_t) interval_ms, 0, s_on_heartbeat, self);
+}
+
+static int s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_t *self = arg;
+    Ferry__Heartbeat hb = FERRY__HEARTBEAT__INIT;
+    hb.interval_ms = (uint32_t) self->heartbeat_cur_ms;
+    hb.stall_ms = self->stall_ms;
+    hb.tick = ++self->tick;
+    agent_link_heartbeat(self->link, &hb);
+    self->stall_ms = 0;
+    if (self->fast_until_ms && clock_mono_ms() >= self->fast_until_ms) {
+        self->fast_until_ms = 0;
+        log_info("move window over: heartbeat back to %" PRId64 " ms", self->opts->heartbeat_ms);
+        s_set_heartbeat(self, self->opts->heartbeat_ms);
+    }
+    return 0;
+}
+
+//  The fine tick: a late tick means the process did not run (SIGSTOP during
+//  an LPM blackout, a hung disk, an overloaded LPAR). The largest lateness
+//  since the last heartbeat goes out with the next one.
+static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_t *self = arg;
+    int64_t now = clock_mono_us();
+    int64_t late_ms = (now - self->tick_due_us) / 1000;
+    if (late_ms > (int64_t) self->stall_ms)
+        self->stall_ms = (uint32_t) late_ms;
+    self->tick_due_us = now + self->opts->stall_tick_ms * 1000;
+    return 0;
+}
+
+// ------------------------------------------------------------------ from the collector
+
+static void s_on_config(agent_t *self, const Ferry__Config *config)
+{
+    if (config->metrics_ms >= 10 && config->metrics_ms != (uint32_t) self->opts->metrics_ms) {
+        zloop_timer_end(self->loop, self->metrics_timer);
+        self->metrics_timer = zloop_timer(self->loop, config->metrics_ms, 0, s_on_metrics, self);
+    }
+    if (config->fast_heartbeat_ms >= 10 && config->fast_for_ms > 0) {
+        log_info("move window: heartbeat every %u ms for %u ms", config->fast_heartbeat_ms,
+                 config->fast_for_ms);
+        self->fast_until_ms = clock_mono_ms() + config->fast_for_ms;
+        s_set_heartbeat(self, config->fast_heartbeat_ms);
+    }
+    else if (config->heartbeat_ms >= 10 && !self->fast_until_ms)
+        s_set_heartbeat(self, config->heartbeat_ms);
+}
+
+static void s_on_job(agent_t *self, const Ferry__JobRequest *job)
+{
+    //  No job kinds exist in this build: refuse explicitly so the collector
+    //  does not wait for a job that will never run.
+    Ferry__Envelope reply = FERRY__ENVELOPE__INIT;
+    Ferry__JobUpdate update = FERRY__JOB_UPDATE__INIT;
+    update.job_id = job->job_id;
+    update.state = "failed";
+    update.message = "this agent does not run that kind of job";
+    update.exit_code = -1;
+    reply.body_case = FERRY__ENVELOPE__BODY_JOB_UPDATE;
+    reply.job_update = &update;
+    log_warn("refused job %s of kind %s: not supported", job->job_id, job->kind);
+    agent_link_send(self->link, &reply, SPOOL_CLASS_OTHER);
+}
+
+static void s_on_message(const Ferry__Envelope *env, void *arg)
+{
+    agent_t *self = arg;
+    if (env->body_case == FERRY__ENVELOPE__BODY_CONFIG)
+        s_on_config(self, env->config);
+    else if (env->body_case == FERRY__ENVELOPE__BODY_JOB_REQUEST)
+        s_on_job(self, env->job_request);
+}
+
+// ------------------------------------------------------------------ start and stop
+
+static int s_write_pid(agent_t *self, char *err, size_t errlen)
+{
+    const char *path = self->opts->pid_file;
+    if (!path[0])
+        return 0;
+    FILE *file = fopen(path, "w");
+    if (!file || fprintf(file, "%ld\n", (long) getpid()) < 0 || fclose(file) != 0) {
+        snprintf(err, errlen, "cannot write pid file %s", path);
+        return -1;
+    }
+    self->pid_written = true;
+    return 0;
+}
+
+static int s_open_files(agent_t *self, char *err, size_t errlen)
+{
+    const agent_options_t *o = self->opts;
+    if (keys_check_private(o->spool_dir, err, errlen) != 0)
+        return -1;
+    self->cert = keys_load_secret(o->cert, err, errlen);
+    if (!self->cert)
+        return -1;
+    self->server_cert = keys_load_public(o->collector_cert, err, errlen);
+    if (!self->server_cert)
+        return -1;
+    self->spool = spool_open(o->spool_dir, (size_t) o->spool_max, err, errlen);
+    if (!self->spool)
+        return -1;
+    char state[1024];
+    snprintf(state, sizeof state, "%s/%s", o->spool_dir, AGENT_STATE_FILE);
+    self->watch = watch_new(state);
+    self->notify = notify_bind(o->spool_dir, err, errlen);
+    self->sampler = platform_metrics_new(&o->platform, err, errlen);
+    if (!self->watch || !self->notify || !self->sampler)
+        return -1;
+    return s_write_pid(self, err, errlen);
+}
+
+//  Identity for Hello comes from the first facts; the first facts and the
+//  events they imply go out right after the link exists.
+static void s_first_facts(agent_t *self, json_t **facts_p)
+{
+    json_t *facts = platform_facts(&self->opts->platform);
+    const char *host = json_string_value(json_object_get(facts, "hostname"));
+    const char *boot = json_string_value(json_object_get(facts, "boot_id"));
+    if (!host && gethostname(self->hostname, sizeof self->hostname) != 0)
+        host = "unknown";
+    if (host)
+        snprintf(self->hostname, sizeof self->hostname, "%s", host);
+    snprintf(self->boot_id, sizeof self->boot_id, "%s", boot ? boot : "unknown");
+    size_t i;
+    json_t *warning;
+    json_array_foreach(json_object_get(facts, "warnings"), i, warning)
+        log_warn("facts: %s", json_string_value(warning));
+    *facts_p = facts;
+}
+
+static int s_start(agent_t *self, char *err, size_t errlen)
+{
+    const agent_options_t *o = self->opts;
+    if (s_open_files(self, err, errlen) != 0)
+        return -1;
+    json_t *facts = NULL;
+    s_first_facts(self, &facts);
+    self->loop = zloop_new();
+    self->link_opts = (agent_link_options_t){
+        .endpoint = o->collector,
+        .server_key = zcert_public_txt(self->server_cert),
+        .cert = self->cert,
+        .spool = self->spool,
+        .max_frame = (size_t) o->max_frame,
+        .ack_timeout_ms = (int) o->ack_timeout_ms,
+        .sync_ms = (int) o->sync_ms,
+        .platform = o->platform.platform,
+        .hostname = self->hostname,
+        .boot_id = self->boot_id,
+        .handler = s_on_message,
+        .handler_arg = self,
+    };
+    self->link = agent_link_new(&self->link_opts, self->loop, err, errlen);
+    if (!self->link) {
+        json_decref(facts);
+        return -1;
+    }
+    log_info("agent %s on %s (%s): reporting to %s, spool %s (%zu unacked, next seq %" PRIu64 ")",
+             zcert_public_txt(self->cert), self->hostname, o->platform.platform, o->collector,
+             o->spool_dir, spool_count(self->spool), spool_next_seq(self->spool));
+    if (facts) {
+        s_send_events(self, watch_facts(self->watch, facts, "start"));
+        self->facts_digest = platform_facts_digest(facts);
+        s_send_facts(self, facts, self->facts_digest);
+        json_decref(facts);
+    }
+    metrics_t prime = { 0 };
+    platform_metrics_sample(self->sampler, &prime);
+    metrics_clear(&prime);
+
+    self->heartbeat_timer = -1;
+    s_set_heartbeat(self, o->heartbeat_ms);
+    self->tick_due_us = clock_mono_us() + o->stall_tick_ms * 1000;
+    zloop_timer(self->loop, (size_t) o->stall_tick_ms, 0, s_on_tick, self);
+    self->metrics_timer = zloop_timer(self->loop, (size_t) o->metrics_ms, 0, s_on_metrics, self);
+    zloop_timer(self->loop, (size_t) o->identity_ms, 0, s_on_identity, self);
+    zloop_timer(self->loop, (size_t) o->facts_ms, 0, s_on_facts, self);
+    zloop_reader(self->loop, self->notify, s_on_notify, self);
+    return 0;
+}
+
+static void s_stop(agent_t *self)
+{
+    agent_link_destroy(&self->link);
+    zloop_destroy(&self->loop);
+    zsock_destroy(&self->notify);
+    platform_metrics_destroy(&self->sampler);
+    watch_destroy(&self->watch);
+    spool_destroy(&self->spool);
+    zcert_destroy(&self->cert);
+    zcert_destroy(&self->server_cert);
+    free(self->facts_digest);
+    if (self->pid_written)
+        unlink(self->opts->pid_file);
+}
+
+int agent_run(const agent_options_t *opts)
+{
+    char err[512];
+    agent_t self = { .opts = opts, .heartbeat_timer = -1 };
+    //  A daemon outlives its terminal; a closed peer must not kill it either.
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    if (s_start(&self, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto done;
+    }
+    //  A handled signal (SIGRECONFIG on AIX) interrupts zloop's poll and makes
+    //  it return; only SIGINT/SIGTERM (zsys_interrupted) end the agent.
+    while (zloop_start(self.loop) == 0 && !zsys_interrupted)
+        ;
+    log_info("stopping: %zu messages still unacked stay in the spool", spool_count(self.spool));
+    rc = 0;
+done:
+    s_stop(&self);
+    return rc;
+}
