@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #define AGENT_STATE_FILE "state.json"
+#define AGENT_STALL_LOG_MS 100      // stalls this long are worth a log line (LPM blackout, hang)
 
 typedef struct {
     const agent_options_t *opts;  // borrowed
@@ -300,6 +301,8 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     int64_t late_ms = (now - self->tick_due_us) / 1000;
     if (late_ms > (int64_t) self->stall_ms)
         self->stall_ms = (uint32_t) late_ms;
+    if (late_ms >= AGENT_STALL_LOG_MS)
+        log_info("stall: the agent did not run for %" PRId64 " ms", late_ms);
     self->tick_due_us = now + self->opts->stall_tick_ms * 1000;
     return 0;
 }

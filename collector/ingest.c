@@ -343,12 +343,18 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
     case FERRY__ENVELOPE__BODY_HELLO:
         s_on_hello(self, peer, env->hello);
         break;
-    case FERRY__ENVELOPE__BODY_HEARTBEAT:
+    case FERRY__ENVELOPE__BODY_HEARTBEAT: {
+        //  Keep the largest stall since the last flush: a single stalled beat
+        //  between two flushes must not be overwritten by the next quiet one.
+        uint32_t stall = peer->has_heartbeat ? peer->heartbeat.stall_ms : 0;
         peer->heartbeat = *env->heartbeat;
         peer->heartbeat.base.unknown_fields = NULL;
         peer->heartbeat.base.n_unknown_fields = 0;
+        if (stall > peer->heartbeat.stall_ms)
+            peer->heartbeat.stall_ms = stall;
         peer->has_heartbeat = true;
         break;
+    }
     default:
         s_on_data(self, peer, env);
         self->batch_count++;
@@ -437,6 +443,7 @@ static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
                              peer->has_heartbeat ? &peer->heartbeat : NULL, peer->bad_total) != 0)
             self->batch_failed = true;
         peer->seen_dirty = false;
+        peer->heartbeat.stall_ms = 0;
     }
     if (any)
         s_batch_commit(self);
