@@ -200,24 +200,4 @@ int linux_metrics_read(linux_metrics_t *self, linux_reading_t *reading);
 //  linux_metrics_compute. 0 / -1 on allocation failure.
 int linux_metrics_sample(linux_metrics_t *self, metrics_t *out);
 
-//  ---------------------------------------------------------------- legacy
-//  Kept until agent/main.c switches to linux_metrics_sample.
-
-typedef struct {
-    bool has_cpu;                 // the cpu line was parsed
-    uint64_t user, nice, sys, idle, iowait, irq, softirq, steal; // jiffies from /proc/stat
-    bool has_memory;              // meminfo parsed
-    uint64_t mem_total_kb, mem_available_kb, swap_total_kb, swap_free_kb;
-    bool has_load;                // loadavg parsed
-    double load1, load5, load15;  // load averages
-    uint32_t processes;           // total threads from loadavg's "running/total"
-} linux_sample_t;
-
-//  Read stat, meminfo, loadavg under proc_root (borrowed). Always 0.
-int linux_sample_read(const char *proc_root, linux_sample_t *sample);
-
-//  Percentages of CPU time between two samples (0 when no ticks passed).
-void linux_cpu_pct(const linux_sample_t *prev, const linux_sample_t *cur, double *user_pct,
-                   double *sys_pct, double *wait_pct, double *idle_pct);
-
 #endif

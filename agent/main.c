@@ -5,7 +5,12 @@
     ferry-agent metrics [options]       print one metrics sample as JSON
     ferry-agent notify EVENT [-c FILE]  hand an LPM phase to the running agent
     ferry-agent keygen DIR              create DIR/agent.cert and DIR/agent.cert_secret
-    ferry-agent --version */
+    ferry-agent --version
+
+    Run with no arguments and DRC_TYPE=pmig in the environment, it is the
+    powerpc-utils drmgr migration hook (installed as /etc/drmgr.d/pmig/ferry):
+    it hands PHASE to the running agent and always exits 0, because a check
+    hook that fails would veto the move and monitoring must never block one. */
 #include "agent.h"
 #include "config.h"
 #include "keys.h"
@@ -134,21 +139,15 @@ static int s_cmd_metrics(int argc, char **argv)
     return rc;
 }
 
-static int s_cmd_notify(int argc, char **argv)
+//  Config file of the running agent: FERRY_AGENT_CONFIG or the default.
+static const char *s_default_config(void)
 {
-    if (argc < 3)
-        return s_bad_usage("notify needs an event%s", "");
-    const char *event = argv[2];
-    const char *config_path = DEFAULT_CONFIG;
-    for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-            config_path = argv[++i];
-        else
-            return s_bad_usage("unknown argument '%s'", argv[i]);
-    }
-    if (notify_parse(event) == NOTIFY_NONE)
-        return s_bad_usage("unknown event '%s' (use lpm-check, lpm-pre, lpm-post or lpm-posterror)",
-                           event);
+    const char *path = getenv("FERRY_AGENT_CONFIG");
+    return path && *path ? path : DEFAULT_CONFIG;
+}
+
+static int s_send_notify(const char *config_path, const char *event)
+{
     char err[512];
     config_t *config = config_load(config_path, err, sizeof err);
     if (!config) {
@@ -161,6 +160,35 @@ static int s_cmd_notify(int argc, char **argv)
         fprintf(stderr, "ferry-agent: %s\n", err);
     config_destroy(&config);
     return rc == 0 ? 0 : 1;
+}
+
+static int s_cmd_drmgr_hook(void)
+{
+    const char *phase = getenv("PHASE");
+    char event[32];
+    if (!phase || (strcmp(phase, "check") && strcmp(phase, "pre") && strcmp(phase, "post")))
+        return 0;   // undocheck and anything new: nothing to report
+    snprintf(event, sizeof event, "lpm-%s", phase);
+    s_send_notify(s_default_config(), event);
+    return 0;
+}
+
+static int s_cmd_notify(int argc, char **argv)
+{
+    if (argc < 3)
+        return s_bad_usage("notify needs an event%s", "");
+    const char *event = argv[2];
+    const char *config_path = s_default_config();
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            config_path = argv[++i];
+        else
+            return s_bad_usage("unknown argument '%s'", argv[i]);
+    }
+    if (notify_parse(event) == NOTIFY_NONE)
+        return s_bad_usage("unknown event '%s' (use lpm-check, lpm-pre, lpm-post or lpm-posterror)",
+                           event);
+    return s_send_notify(config_path, event);
 }
 
 static int s_cmd_run(int argc, char **argv)
@@ -212,6 +240,9 @@ static int s_cmd_keygen(int argc, char **argv)
 int main(int argc, char **argv)
 {
     log_init("ferry-agent", false, false);
+    const char *drc_type = getenv("DRC_TYPE");
+    if (argc == 1 && drc_type && strcmp(drc_type, "pmig") == 0)
+        return s_cmd_drmgr_hook();
     const char *cmd = argc >= 2 ? argv[1] : "";
     if (strcmp(cmd, "--version") == 0) {
         printf("ferry-agent %s\n", FERRY_VERSION);

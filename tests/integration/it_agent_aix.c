@@ -97,6 +97,35 @@ static void test_facts_and_move(void **state)
     assert_true(stored - before < 1000);
     assert_int_equal(it_db_int(env, "SELECT count(*) FROM events WHERE kind = 'lpm_phase'"
                                     " AND json_extract(attrs_json, '$.phase') = 'post'"), 1);
+
+    //  The drmgr hook form (Linux on Power): no arguments, PHASE in the env.
+    char conf[512];
+    snprintf(conf, sizeof conf, "%s/lpar1.conf", env->dir);
+    setenv("FERRY_AGENT_CONFIG", conf, 1);
+    setenv("DRC_TYPE", "pmig", 1);
+    setenv("PHASE", "pre", 1);
+    char *hook[] = { "ferry-agent", NULL };
+    assert_int_equal(it_run(env, "hook", 30000, hook), 0);
+    unsetenv("DRC_TYPE");
+    unsetenv("PHASE");
+    unsetenv("FERRY_AGENT_CONFIG");
+    assert_int_equal(it_wait_db(env, "SELECT count(*) FROM events WHERE kind = 'lpm_phase'"
+                                     " AND json_extract(attrs_json, '$.phase') = 'pre'", 1, 10000), 1);
+
+    //  `ferry-agent facts` prints the same partition.
+    char bin[400], etc[400], proc[400];
+    snprintf(bin, sizeof bin, "%s/bin", f->lpar);
+    snprintf(etc, sizeof etc, "%s", f->lpar);
+    snprintf(proc, sizeof proc, "%s/proc", f->lpar);
+    char *facts[] = { "ferry-agent", "facts", "--platform", "aix", "--bin-dir", bin, "--etc-root",
+                      etc, "--proc-root", proc, NULL };
+    assert_int_equal(it_run(env, "facts", 30000, facts), 0);
+    char out[512];
+    snprintf(out, sizeof out, "%s/facts.log", env->dir);
+    assert_true(it_wait_file(out, "\"serial\": \"21C48FW\"", 0));
+    assert_true(it_wait_file(out, "\"name\": \"Web Server\"", 0));
+    char *bad[] = { "ferry-agent", "facts", "--platform", "hpux", NULL };
+    assert_int_equal(it_run(env, "facts-bad", 30000, bad), 2);
     //  The facts follow the move.
     assert_int_equal(it_wait_db(env, "SELECT count(*) FROM facts_current WHERE"
                                      " json_extract(json, '$.system.serial') = '21C48FW'", 1, 10000), 1);

@@ -584,25 +584,6 @@ static void test_sampler_missing(void **state)
     linux_metrics_destroy(&sampler);
 }
 
-static void test_legacy(void **state)
-{
-    (void) state;
-    linux_sample_t a, b;
-    assert_int_equal(linux_sample_read(FIXTURES "/power-lpar/proc", &a), 0);
-    assert_int_equal(linux_sample_read(FIXTURES "/power-lpar-t2/proc", &b), 0);
-    assert_true(a.has_cpu && a.has_memory && a.has_load);
-    assert_int_equal(a.mem_available_kb, 5242880);
-    assert_int_equal(b.processes, 350);
-    double user, sys, wait, idle;
-    linux_cpu_pct(&a, &b, &user, &sys, &wait, &idle);
-    s_near(user, 30, "user");
-    s_near(sys, 15, "sys");
-    s_near(wait, 5, "wait");
-    s_near(idle, 50, "idle");
-    assert_int_equal(linux_sample_read("/nonexistent", &a), 0);
-    assert_false(a.has_cpu);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,7 +601,6 @@ int main(void)
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_sampler_x86),
         cmocka_unit_test(test_sampler_missing),
-        cmocka_unit_test(test_legacy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
