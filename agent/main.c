@@ -64,7 +64,7 @@ static int s_probe_args(int argc, char **argv, bool is_facts, probe_args_t *a)
     a->platform.platform = "aix";
 #endif
     a->interval_ms = 1000;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) {      // option, value
         const char *opt = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!value)
@@ -90,7 +90,6 @@ static int s_probe_args(int argc, char **argv, bool is_facts, probe_args_t *a)
         }
         else
             return s_bad_usage("unknown option '%s'", opt);
-        i++;
     }
     return 0;
 }

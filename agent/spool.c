@@ -65,6 +65,11 @@
 #define REC_SIZE 24u                  // record header bytes before the payload
 #define REC_MAGIC 0x31525346u         // "FSR1" little-endian
 
+//  Highest seq: the collector keeps seqs as SQLite (signed 64-bit) integers.
+//  Out of reach by counting; a file claiming more is damaged (else next_seq
+//  would wrap to 0, the "not sequenced" value).
+#define SEQ_MAX ((uint64_t) INT64_MAX)
+
 #define MIN_MAX_BYTES 4096u           // smallest max_bytes accepted
 #define IO_CHUNK 65536u               // buffer for scans and copies
 #define COMPACT_MIN_BYTES 65536u      // dead bytes worth a compaction (capped at max/4)
@@ -322,9 +327,13 @@ static const char *s_hdr_decode(const uint8_t h[HDR_SIZE], uint64_t *stream_p,
     uint64_t stream = s_get_u64(h + HDR_OFF_STREAM);
     if (stream == 0)
         return "zero stream id";
+    uint64_t acked = s_get_u64(h + HDR_OFF_ACKED);
+    uint64_t next = s_get_u64(h + HDR_OFF_NEXT);
+    if (acked > SEQ_MAX || next > SEQ_MAX + 1)
+        return "sequence number out of range";
     *stream_p = stream;
-    *acked_p = s_get_u64(h + HDR_OFF_ACKED);
-    *next_p = s_get_u64(h + HDR_OFF_NEXT);
+    *acked_p = acked;
+    *next_p = next;
     return NULL;
 }
 
@@ -392,6 +401,8 @@ static const char *s_rechdr_check(const spool_rechdr_t *r, uint64_t room, size_t
         return "non-zero record padding";
     if (r->seq == 0)
         return "zero record seq";
+    if (r->seq > SEQ_MAX)
+        return "record seq out of range";
     return NULL;
 }
 
@@ -976,6 +987,10 @@ int spool_append(spool_t *self, uint64_t seq, spool_class_t cls, const uint8_t *
     if (seq != self->next_seq) {
         s_err(err, errlen, "spool: append of seq %" PRIu64 ", expected %" PRIu64, seq,
               self->next_seq);
+        return -1;
+    }
+    if (seq > SEQ_MAX) {
+        s_err(err, errlen, "spool: seq %" PRIu64 " is past the last usable seq", seq);
         return -1;
     }
     if (size > UINT32_MAX || HDR_SIZE + s_rec_bytes((uint32_t) size) > self->max_bytes) {

@@ -81,20 +81,45 @@ static char *s_join(const json_t *array, const char *sep)
 }
 
 //  "altinst_rootvg:hdisk1 old_rootvg:hdisk0,hdisk2" from the alt_vgs array.
+//  Not cut at any length: a cut value could hide a change. NULL when out of memory.
 static char *s_alt_vgs(const json_t *alt_vgs)
 {
-    char buf[1024] = "";
-    size_t i;
+    char *out = calloc(1, 1);
+    size_t len = 0, i;
     json_t *vg;
     json_array_foreach(alt_vgs, i, vg) {
+        if (!out)
+            break;
         char *disks = s_join(json_object_get(vg, "disks"), ",");
         const char *name = json_string_value(json_object_get(vg, "name"));
-        size_t len = strlen(buf);
-        snprintf(buf + len, sizeof buf - len, "%s%s:%s", i ? " " : "", name ? name : "?",
-                 disks ? disks : "");
+        name = name ? name : "?";
+        size_t add = (i ? 1 : 0) + strlen(name) + 1 + (disks ? strlen(disks) : 0);
+        char *grown = realloc(out, len + add + 1);
+        if (grown)
+            snprintf(grown + len, add + 1, "%s%s:%s", i ? " " : "", name, disks ? disks : "");
+        else
+            free(out);
+        out = grown;
+        len += add;
         free(disks);
     }
-    return strdup(buf);
+    return out;
+}
+
+//  A message cut by snprintf may end inside a multi-byte UTF-8 character,
+//  and jansson refuses text that is not UTF-8 (the event would be lost):
+//  drop such a partial character from the end of text.
+static void s_utf8_trim(char *text)
+{
+    size_t len = strlen(text), start = len;
+    while (start > 0 && len - start < 4 && ((unsigned char) text[start - 1] & 0xc0) == 0x80)
+        start--;
+    if (start == 0)
+        return;
+    unsigned char lead = (unsigned char) text[start - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (len - (start - 1) < need)
+        text[start - 1] = '\0';
 }
 
 //  Compare one value with the last reported one. old/new are owned strings
@@ -125,6 +150,7 @@ static void s_check(watch_t *self, json_t *events, const char *key, const char *
     char message[512];
     snprintf(message, sizeof message, "%s changed from %s to %s (seen at %s)", what, old, now,
              detected_by);
+    s_utf8_trim(message);
     json_t *attrs = json_pack("{s:s, s:s}", "old", old, "new", now);
     if (strcmp(kind, "serial_changed") == 0)
         json_object_set_new(attrs, "detected_by", json_string(detected_by));
@@ -147,6 +173,7 @@ static void s_check_boot(watch_t *self, json_t *events, const char *boot_id)
         return;
     char message[256];
     snprintf(message, sizeof message, "partition rebooted (boot id %s, was %s)", boot_id, previous);
+    s_utf8_trim(message);
     log_info("%s", message);
     s_event(events, "booted", message,
             json_pack("{s:s, s:s}", "boot_id", boot_id, "previous_boot_id", previous));

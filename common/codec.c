@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#define S_MAX_FIELD_NUMBER 0x1fffffffu     // protobuf field numbers are 1 .. 2^29-1
+
 static const char *s_status_names[CODEC_ERR_COUNT] = {
     [CODEC_OK] = "ok",
     [CODEC_ERR_EMPTY] = "empty",
@@ -58,6 +60,45 @@ bool codec_body_allowed(Ferry__Envelope__BodyCase body, codec_direction_t direct
     }
 }
 
+//  protobuf-c keeps fields it does not know as unknown fields, and it keeps
+//  some it should refuse: a field number 0 written as a multi-byte varint
+//  (0x81 0x00) passes its tag check, which only looks at the first byte. Such
+//  a frame re-encodes canonically and then does not decode. True when every
+//  unknown field of msg and of its sub-messages has a valid field number.
+static bool s_unknown_fields_valid(const ProtobufCMessage *msg)
+{
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++) {
+        uint32_t tag = msg->unknown_fields[i].tag;
+        if (tag == 0 || tag > S_MAX_FIELD_NUMBER)
+            return false;
+    }
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    const char *base = (const char *) msg;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[i];
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *) (const void *) (base + field->quantifier_offset);
+            ProtobufCMessage *const *items =
+                *(ProtobufCMessage *const *const *) (const void *) (base + field->offset);
+            for (size_t j = 0; j < n; j++)
+                if (!s_unknown_fields_valid(items[j]))
+                    return false;
+            continue;
+        }
+        //  Members of a oneof share their storage: only the set one is a message.
+        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+            && *(const uint32_t *) (const void *) (base + field->quantifier_offset) != field->id)
+            continue;
+        const ProtobufCMessage *sub =
+            *(const ProtobufCMessage *const *) (const void *) (base + field->offset);
+        if (sub && !s_unknown_fields_valid(sub))
+            return false;
+    }
+    return true;
+}
+
 codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
                             codec_direction_t direction, Ferry__Envelope **env_p)
 {
@@ -70,7 +111,9 @@ codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
     if (!env)
         return CODEC_ERR_MALFORMED;
     codec_status_t status = CODEC_OK;
-    if (env->version != CODEC_VERSION)
+    if (!s_unknown_fields_valid(&env->base))
+        status = CODEC_ERR_MALFORMED;
+    else if (env->version != CODEC_VERSION)
         status = CODEC_ERR_VERSION;
     else if (env->body_case == FERRY__ENVELOPE__BODY__NOT_SET)
         status = CODEC_ERR_NO_BODY;
