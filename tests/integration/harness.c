@@ -29,7 +29,11 @@ static void s_die(const char *what)
 
 void it_path(it_env_t *env, char *out, size_t size, const char *name)
 {
-    snprintf(out, size, "%s/%s", env->dir, name);
+    int n = snprintf(out, size, "%s/%s", env->dir, name);
+    if (n < 0 || (size_t) n >= size) {
+        fprintf(stderr, "harness: path %s/%s too long\n", env->dir, name);
+        abort();
+    }
 }
 
 static int s_free_port(void)
@@ -108,12 +112,12 @@ void it_setup(it_env_t *env)
     it_path(env, env->collector_log, sizeof env->collector_log, "collector.log");
     if (mkdir(env->allowed, 0700) != 0)
         s_die("mkdir allowed");
-    char keys[256];
+    char keys[320];
     it_path(env, keys, sizeof keys, "collector-keys");
     char *argv[] = { "ferry-collector", "keygen", keys, NULL };
     if (it_run(env, "keygen", 30000, argv) != 0)
         s_die("collector keygen");
-    snprintf(env->collector_cert, sizeof env->collector_cert, "%s/collector.cert", keys);
+    it_path(env, env->collector_cert, sizeof env->collector_cert, "collector-keys/collector.cert");
 }
 
 void it_teardown(it_env_t *env)
