@@ -4,6 +4,7 @@
     ferry-collector keygen DIR     create the collector's CURVE certificate
     ferry-collector --version */
 #include "config.h"
+#include "hmc_inventory.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
@@ -17,6 +18,7 @@ static void s_usage(FILE *out)
     fprintf(out,
             "usage: ferry-collector -c FILE [-v]   run the collector\n"
             "       ferry-collector keygen DIR     create DIR/collector.cert and its _secret\n"
+            "       ferry-collector hmc-inventory --help   list an HMC's systems and partitions\n"
             "       ferry-collector --version\n");
 }
 
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
         printf("ferry-collector %s\n", FERRY_VERSION);
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "hmc-inventory") == 0)
+        return hmc_inventory_main(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "keygen") == 0) {
         char err[512];
         if (keys_generate(argv[2], "collector.cert", err, sizeof err) != 0) {

@@ -1,0 +1,56 @@
+/*  readiness — the checks a hop must pass before ferry asks the HMC to move
+    a partition. Pure: HMC inventory and agent facts in, findings out.
+
+    Each finding has a stable id (for reports and suppression later), a
+    severity (a blocker stops that move; a warning is reported and the move
+    goes on), a message an administrator can act on, and the evidence seen. */
+#ifndef FERRY_READINESS_H
+#define FERRY_READINESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hmc_xml.h"
+
+#define READINESS_MAX_FINDINGS 24
+
+typedef enum {
+    READINESS_BLOCKER,      // the move must not start
+    READINESS_WARNING       // worth knowing; the move goes on
+} readiness_severity_t;
+
+typedef struct {
+    const char *id;                   // stable rule id, e.g. "lpm.rmc_active" (static string)
+    readiness_severity_t severity;    // blocker or warning
+    char message[256];                // what is wrong and what to do
+    char evidence[192];               // the values seen, e.g. "ResourceMonitoringControlState=inactive"
+} readiness_finding_t;
+
+typedef struct {
+    readiness_finding_t items[READINESS_MAX_FINDINGS]; // findings in rule order
+    size_t count;                     // entries used
+} readiness_report_t;
+
+typedef struct {
+    const hmc_partition_t *partition; // the partition as the HMC sees it (borrowed)
+    const hmc_system_t *source;       // the system it is on now (borrowed, may be NULL)
+    const hmc_system_t *target;       // the system of this hop (borrowed, may be NULL: unknown name)
+    const char *target_name;          // the hop's target as the plan names it
+    const json_t *facts;              // the agent's current facts (borrowed, NULL: no agent)
+} readiness_lpm_input_t;
+
+//  Evaluate every LPM rule for one hop into report (overwritten).
+void readiness_lpm(const readiness_lpm_input_t *in, readiness_report_t *report);
+
+//  True when the report holds a blocker.
+bool readiness_blocked(const readiness_report_t *report);
+
+//  "lpm.rmc_active: RMC is inactive ...; lpm...." — the blockers in one line,
+//  for a move's message. Written to out (size bytes).
+void readiness_blockers_text(const readiness_report_t *report, char *out, size_t size);
+
+//  Findings as a JSON array of {id, severity, message, evidence}. New reference.
+json_t *readiness_to_json(const readiness_report_t *report);
+
+#endif
