@@ -40,6 +40,11 @@ typedef struct {
     uint64_t bad_since_log;         // bad frames not yet reported in a log line
     uint64_t bad_by_status[CODEC_ERR_COUNT]; // bad frames by reason
     int64_t bad_last_log_ms;        // rate limit of the bad-frame log line
+    ingest_observation_t seen;      // identity and move-window figures
+    int64_t last_frame_mono_ms;     // monotonic time of the latest frame, for gaps
+    bool config_pending;            // a move-window Config waits for a routing id
+    uint32_t config_fast_ms;        // its fast heartbeat interval
+    uint32_t config_for_ms;         // its duration
 } peer_t;
 
 struct _ingest_t {
@@ -260,12 +265,89 @@ static void s_bad_frame(ingest_t *self, peer_t *peer, codec_status_t status)
 static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello)
 {
     snprintf(peer->hostname, sizeof peer->hostname, "%s", hello->hostname ? hello->hostname : "?");
+    if (hello->boot_id && hello->boot_id[0])
+        snprintf(peer->seen.boot_id, sizeof peer->seen.boot_id, "%s", hello->boot_id);
     if (seqtrack_reset(peer->track, hello->stream_id))
         log_info("agent %s (%s): new spool stream %016" PRIx64 ", sequence tracking restarts",
                  peer->key, peer->hostname, hello->stream_id);
     if (store_agent_hello(self->store, peer->agent_id, hello, clock_wall_ms()) != 0)
         self->batch_failed = true;
     peer->force_ack = true;
+}
+
+static void s_send_config(ingest_t *self, peer_t *peer)
+{
+    Ferry__Envelope env;
+    Ferry__Config config = FERRY__CONFIG__INIT;
+    codec_envelope_init(&env, 0);
+    config.fast_heartbeat_ms = peer->config_fast_ms;
+    config.fast_for_ms = peer->config_for_ms;
+    env.body_case = FERRY__ENVELOPE__BODY_CONFIG;
+    env.config = &config;
+    uint8_t buf[64];
+    size_t size = ferry__envelope__pack(&env, buf);
+    void *handle = zsock_resolve(self->router);
+    if (zmq_send(handle, peer->rid, peer->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+        && zmq_send(handle, buf, size, ZMQ_DONTWAIT) >= 0)
+        peer->config_pending = false;
+}
+
+//  Every frame is a sign of life: inside a move window the largest silence
+//  between two of them is the outage the partition really had.
+static void s_observe_frame(ingest_t *self, peer_t *peer)
+{
+    int64_t now = clock_mono_ms();
+    ingest_observation_t *o = &peer->seen;
+    if (o->window_open && peer->last_frame_mono_ms) {
+        int64_t gap = now - peer->last_frame_mono_ms;
+        if (gap > o->max_gap_ms)
+            o->max_gap_ms = gap;
+    }
+    peer->last_frame_mono_ms = now;
+    o->seen = true;
+    o->last_frame_ms = peer->last_seen_ms;
+    if (peer->config_pending && peer->rid_len)
+        s_send_config(self, peer);
+}
+
+static const char *s_attr(const Ferry__Event *event, const char *key)
+{
+    for (size_t i = 0; i < event->n_attrs; i++)
+        if (event->attrs[i]->key && strcmp(event->attrs[i]->key, key) == 0)
+            return event->attrs[i]->value;
+    return NULL;
+}
+
+//  Identity and LPM evidence from what the agent reports.
+static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
+{
+    ingest_observation_t *o = &peer->seen;
+    if (env->body_case == FERRY__ENVELOPE__BODY_FACTS) {
+        if (env->facts->serial && env->facts->serial[0])
+            snprintf(o->serial, sizeof o->serial, "%s", env->facts->serial);
+        if (env->facts->boot_id && env->facts->boot_id[0])
+            snprintf(o->boot_id, sizeof o->boot_id, "%s", env->facts->boot_id);
+        return;
+    }
+    if (env->body_case != FERRY__ENVELOPE__BODY_EVENT || !env->event->kind)
+        return;
+    const Ferry__Event *event = env->event;
+    if (strcmp(event->kind, "serial_changed") == 0) {
+        const char *serial = s_attr(event, "new");
+        if (serial)
+            snprintf(o->serial, sizeof o->serial, "%s", serial);
+        if (o->window_open)
+            o->serial_changed = true;
+    }
+    else if (strcmp(event->kind, "lpm_phase") == 0 && o->window_open) {
+        const char *phase = s_attr(event, "phase");
+        static const struct { const char *name; unsigned bit; } phases[] = {
+            { "check", INGEST_LPM_CHECK }, { "pre", INGEST_LPM_PRE },
+            { "post", INGEST_LPM_POST }, { "posterror", INGEST_LPM_POSTERROR } };
+        for (size_t i = 0; phase && i < sizeof phases / sizeof phases[0]; i++)
+            if (strcmp(phase, phases[i].name) == 0)
+                o->lpm_phases |= phases[i].bit;
+    }
 }
 
 static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
@@ -291,6 +373,7 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
         s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
         return;
     }
+    s_observe_body(peer, env);
     if (!seqtrack_is_new(peer->track, env->seq)) {
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
@@ -331,6 +414,7 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
     }
     peer->last_seen_ms = clock_wall_ms();
     peer->seen_dirty = true;
+    s_observe_frame(self, peer);
 
     Ferry__Envelope *env = NULL;
     codec_status_t status = codec_decode(zmq_msg_data(payload), zmq_msg_size(payload),
@@ -353,6 +437,8 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         if (stall > peer->heartbeat.stall_ms)
             peer->heartbeat.stall_ms = stall;
         peer->has_heartbeat = true;
+        if (peer->seen.window_open && env->heartbeat->stall_ms > peer->seen.max_stall_ms)
+            peer->seen.max_stall_ms = env->heartbeat->stall_ms;
         break;
     }
     default:
@@ -559,6 +645,51 @@ int ingest_run(ingest_t *self)
              " bad frames dropped", self->stored, self->duplicates, self->bad_frames);
     return self->fatal_error ? -1 : 0;
 }
+
+int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms)
+{
+    if (!key || strlen(key) != INGEST_KEY_LEN)
+        return -1;
+    peer_t *peer = s_peer_get(self, key);
+    if (!peer)
+        return -1;
+    ingest_observation_t *o = &peer->seen;
+    o->window_open = true;
+    o->window_start_ms = clock_wall_ms();
+    snprintf(o->window_boot_id, sizeof o->window_boot_id, "%s", o->boot_id);
+    o->max_gap_ms = 0;
+    o->max_stall_ms = 0;
+    o->lpm_phases = 0;
+    o->serial_changed = false;
+    peer->last_frame_mono_ms = 0;
+    peer->config_fast_ms = fast_ms;
+    peer->config_for_ms = for_ms;
+    peer->config_pending = true;
+    if (peer->rid_len)
+        s_send_config(self, peer);
+    return 0;
+}
+
+void ingest_window_close(ingest_t *self, const char *key)
+{
+    peer_t *peer = key ? zhashx_lookup(self->peers, key) : NULL;
+    if (peer)
+        peer->seen.window_open = false;
+}
+
+int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out)
+{
+    if (!key || strlen(key) != INGEST_KEY_LEN)
+        return -1;
+    peer_t *peer = s_peer_get(self, key);
+    if (!peer)
+        return -1;
+    *out = peer->seen;
+    return 0;
+}
+
+store_t *ingest_store(ingest_t *self) { return self->store; }
+zloop_t *ingest_loop(ingest_t *self) { return self->loop; }
 
 uint64_t ingest_stored(ingest_t *self) { return self->stored; }
 uint64_t ingest_duplicates(ingest_t *self) { return self->duplicates; }

@@ -13,6 +13,8 @@
 
 #include "store.h"
 
+#include <czmq.h>
+
 typedef struct {
     const char *bind;            // ROUTER endpoint, e.g. tcp://*:5560
     const char *cert_path;       // collector certificate, the NAME_secret file (mode 0600)
@@ -41,6 +43,44 @@ int ingest_run(ingest_t *self);
 
 //  Re-read the allowed agent certificates (called on SIGHUP).
 void ingest_reload(ingest_t *self);
+
+//  What the collector saw of one agent, and of it during its move window.
+typedef struct {
+    bool seen;                    // a frame arrived since the collector started
+    char serial[32];              // latest machine serial reported (facts, serial_changed)
+    char boot_id[128];            // latest boot id reported (Hello, facts)
+    int64_t last_frame_ms;        // wall clock of the latest frame, 0 = none
+    bool window_open;             // a move window is open
+    int64_t window_start_ms;      // wall clock when it opened
+    char window_boot_id[128];     // boot id when it opened
+    int64_t max_gap_ms;           // largest gap between two frames inside the window
+    uint32_t max_stall_ms;        // largest stall the agent reported inside the window
+    unsigned lpm_phases;          // INGEST_LPM_* bits of the phases reported inside the window
+    bool serial_changed;          // a serial_changed event arrived inside the window
+} ingest_observation_t;
+
+#define INGEST_LPM_CHECK 1u
+#define INGEST_LPM_PRE 2u
+#define INGEST_LPM_POST 4u
+#define INGEST_LPM_POSTERROR 8u
+
+//  Open a move window for the agent with key (borrowed): ask it for heartbeats
+//  every fast_ms for for_ms (sent now, or with the agent's next frame when it
+//  is not connected), and start the window figures afresh. 0 / -1.
+int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms);
+
+//  Stop collecting window figures (they stay readable until the next open).
+void ingest_window_close(ingest_t *self, const char *key);
+
+//  Fill out for the agent with key. -1 when the key is unknown to the store.
+int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out);
+
+//  The store this loop writes through (borrowed): other modules on the same
+//  thread (the planner) use it, never another thread.
+store_t *ingest_store(ingest_t *self);
+
+//  The loop, for modules that add their own readers and timers (borrowed).
+zloop_t *ingest_loop(ingest_t *self);
 
 //  Counters, for tests and logs.
 uint64_t ingest_stored(ingest_t *self);

@@ -938,3 +938,35 @@ int store_prune(store_t *self, int64_t now_ms)
     sqlite3_bind_int64(stmt, 1, now_ms - self->opts.metrics_keep_ms);
     return s_run(self, stmt, "prune metrics");
 }
+
+int store_agent_by_partition(store_t *self, const char *partition, char *key, char **facts_p)
+{
+    if (facts_p)
+        *facts_p = NULL;
+    sqlite3_stmt *stmt = NULL;
+    //  Several agents may claim one name (a clone, a stale row): the one heard
+    //  from last is the partition now.
+    int rc = sqlite3_prepare_v2(self->db,
+                                "SELECT a.key, f.json FROM agents a JOIN facts_current f"
+                                " ON f.agent_id = a.id"
+                                " WHERE json_extract(f.json, '$.partition.name') = ?1"
+                                " ORDER BY a.last_seen_ms DESC LIMIT 1",
+                                -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return s_fail(self, "find agent by partition");
+    s_bind_text(stmt, 1, partition);
+    rc = sqlite3_step(stmt);
+    int result = 1;
+    if (rc == SQLITE_ROW) {
+        snprintf(key, 41, "%s", (const char *) sqlite3_column_text(stmt, 0));
+        if (facts_p && sqlite3_column_text(stmt, 1))
+            *facts_p = strdup((const char *) sqlite3_column_text(stmt, 1));
+        result = 0;
+    }
+    else if (rc != SQLITE_DONE)
+        result = s_fail(self, "find agent by partition");
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+sqlite3 *store_db(store_t *self) { return self->db; }

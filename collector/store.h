@@ -101,4 +101,14 @@ int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time
 //  Delete metrics older than the retention. 0 / -1.
 int store_prune(store_t *self, int64_t now_ms);
 
+//  The CURVE key (Z85, into key: 41 bytes) of the agent whose current facts
+//  name the partition (borrowed), and those facts as JSON text (malloc'd,
+//  caller frees; NULL when facts_p is NULL). 0 found, 1 none, -1 error.
+int store_agent_by_partition(store_t *self, const char *partition, char *key, char **facts_p);
+
+//  The connection, for modules on the collector thread that keep tables of
+//  their own (the planner: plans, moves, audit). Borrowed; never share it
+//  with another thread.
+struct sqlite3 *store_db(store_t *self);
+
 #endif

@@ -391,6 +391,24 @@ static void s_facts(fixture_t *fx, int64_t id, uint64_t seq, const char *digest,
     assert_int_equal(store_facts(fx->store, id, seq, 1000 * (int64_t) seq, &facts), 0);
 }
 
+static void test_agent_by_partition(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    assert_int_equal(store_begin(fx->store), 0);
+    s_facts(fx, a, 1, "d1", "{\"partition\": {\"name\": \"Web Server\"}, \"system\": {\"serial\": \"21C48FV\"}}");
+    assert_int_equal(store_commit(fx->store), 0);
+    char key[41] = "";
+    char *facts = NULL;
+    assert_int_equal(store_agent_by_partition(fx->store, "Web Server", key, &facts), 0);
+    assert_string_equal(key, KEY_A);
+    assert_non_null(strstr(facts, "21C48FV"));
+    free(facts);
+    assert_int_equal(store_agent_by_partition(fx->store, "lpar99", key, NULL), 1);
+    assert_non_null(store_db(fx->store));
+}
+
 static void test_facts_history(void **state)
 {
     fixture_t *fx = *state;
@@ -782,6 +800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_agent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_facts_history, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_by_partition, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_pending, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_stream_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_seen, s_setup, s_teardown),
