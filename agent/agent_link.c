@@ -282,8 +282,9 @@ agent_link_t *agent_link_new(const agent_link_options_t *opts, zloop_t *loop, ch
     zsock_set_sndhwm(self->dealer, 1000);
     zsock_set_reconnect_ivl(self->dealer, 100);
     zsock_set_reconnect_ivl_max(self->dealer, 5000);
-    zsock_set_heartbeat_ivl(self->dealer, 2000);
-    zsock_set_heartbeat_timeout(self->dealer, 6000);
+    //  Detects a dead collector; the agent's own heartbeats say it is alive.
+    zsock_set_heartbeat_ivl(self->dealer, 10000);
+    zsock_set_heartbeat_timeout(self->dealer, 30000);
 
     self->monitor = zactor_new(zmonitor, self->dealer);
     zstr_sendx(self->monitor, "LISTEN", "HANDSHAKE_SUCCEEDED", "DISCONNECTED",
