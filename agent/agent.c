@@ -9,6 +9,9 @@
 #include "agent.h"
 
 #include "agent_link.h"
+#ifdef _AIX
+#include "aix_dr.h"
+#endif
 #include "clock.h"
 #include "codec.h"
 #include "keys.h"
@@ -56,6 +59,9 @@ typedef struct {
     uint64_t tick;                // heartbeats sent
     int metrics_timer;            // zloop timer id
     bool pid_written;             // we wrote opts->pid_file (and remove it at stop)
+#ifdef _AIX
+    aix_dr_t *dr;                 // SIGRECONFIG: LPM phases on AIX
+#endif
 } agent_t;
 
 static void s_retick(agent_t *self);
@@ -226,14 +232,10 @@ static int s_on_facts(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int s_on_notify(zloop_t *loop, zsock_t *reader, void *arg)
+//  An LPM phase, from the notify socket (Linux drmgr hook) or from
+//  SIGRECONFIG (AIX): report it at once, then look at the serial.
+static void s_lpm_phase(agent_t *self, const char *phase)
 {
-    (void) loop;
-    agent_t *self = arg;
-    notify_event_t event = notify_serve(reader);
-    if (event == NOTIFY_NONE)
-        return 0;
-    const char *phase = notify_phase(event);
     char message[128], detected_by[64];
     snprintf(message, sizeof message, "LPM phase %s", phase);
     snprintf(detected_by, sizeof detected_by, "lpm-%s", phase);
@@ -245,8 +247,29 @@ static int s_on_notify(zloop_t *loop, zsock_t *reader, void *arg)
     s_send_event(self, lpm);
     json_decref(lpm);
     s_probe_identity(self, detected_by);
+}
+
+static int s_on_notify(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    notify_event_t event = notify_serve(reader);
+    if (event != NOTIFY_NONE)
+        s_lpm_phase(self, notify_phase(event));
     return 0;
 }
+
+#ifdef _AIX
+//  SIGRECONFIG only sets a flag; the loop (after its poll was interrupted)
+//  and the stall tick (when the signal came outside the poll) look here.
+static void s_check_dr(agent_t *self)
+{
+    aix_dr_phase_t phase = AIX_DR_NONE;
+    if (self->dr && aix_dr_pending(self->dr) && aix_dr_poll(self->dr, &phase) == 0
+        && phase != AIX_DR_NONE)
+        s_lpm_phase(self, aix_dr_phase_name(phase));
+}
+#endif
 
 static int s_on_metrics(zloop_t *loop, int timer_id, void *arg)
 {
@@ -336,6 +359,9 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     if (late_ms >= AGENT_STALL_LOG_MS)
         log_info("stall: the agent did not run for %" PRId64 " ms", late_ms);
     self->tick_due_us = now + self->tick_ms * 1000;
+#ifdef _AIX
+    s_check_dr(self);
+#endif
     return 0;
 }
 
@@ -488,11 +514,19 @@ static int s_start(agent_t *self, char *err, size_t errlen)
     zloop_timer(self->loop, (size_t) o->identity_ms, 0, s_on_identity, self);
     zloop_timer(self->loop, (size_t) o->facts_ms, 0, s_on_facts, self);
     zloop_reader(self->loop, self->notify, s_on_notify, self);
+#ifdef _AIX
+    self->dr = aix_dr_new();
+    if (!self->dr)
+        log_warn("no SIGRECONFIG handler: LPM phases are seen only through the identity timer");
+#endif
     return 0;
 }
 
 static void s_stop(agent_t *self)
 {
+#ifdef _AIX
+    aix_dr_destroy(&self->dr);
+#endif
     agent_link_destroy(&self->link);
     zloop_destroy(&self->loop);
     zsock_destroy(&self->notify);
@@ -520,8 +554,11 @@ int agent_run(const agent_options_t *opts)
     }
     //  A handled signal (SIGRECONFIG on AIX) interrupts zloop's poll and makes
     //  it return; only SIGINT/SIGTERM (zsys_interrupted) end the agent.
-    while (zloop_start(self.loop) == 0 && !zsys_interrupted)
-        ;
+    while (zloop_start(self.loop) == 0 && !zsys_interrupted) {
+#ifdef _AIX
+        s_check_dr(&self);
+#endif
+    }
     log_info("stopping: %zu messages still unacked stay in the spool", spool_count(self.spool));
     rc = 0;
 done:
