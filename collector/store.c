@@ -114,6 +114,47 @@ static const char *const s_migrations[] = {
     "  exit_code INTEGER NOT NULL,"
     "  UNIQUE (agent_id, epoch, seq));"
     "CREATE INDEX job_updates_job ON job_updates(job_id, id);",
+    //  Version 2: LPM plans, their moves (one persisted state machine each)
+    //  and the audit log. Written by the planner on the collector thread.
+    "CREATE TABLE plans ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  hmc TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"                      /* normalised plan JSON */
+    "  state TEXT NOT NULL,"                    /* ready | running | paused | aborted | done */
+    "  created_ms INTEGER NOT NULL,"
+    "  started_ms INTEGER,"
+    "  finished_ms INTEGER,"
+    "  message TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE moves ("
+    "  id INTEGER PRIMARY KEY,"
+    "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"              /* index in the plan's moves */
+    "  partition TEXT NOT NULL,"
+    "  route TEXT NOT NULL,"                    /* JSON array of target systems, staging first */
+    "  hop INTEGER NOT NULL DEFAULT 0,"         /* index of the current hop in route */
+    "  state TEXT NOT NULL,"                    /* see collector/planner.h */
+    "  job_id TEXT,"                            /* HMC job of the current step */
+    "  job_op TEXT,"                            /* MigrateValidate | Migrate | MigrateRecover | MigrateAbort */
+    "  submissions INTEGER NOT NULL DEFAULT 0," /* Migrate submissions of the current hop */
+    "  agent_key TEXT,"                         /* the partition's agent */
+    "  source TEXT,"                            /* system the current hop started from */
+    "  started_ms INTEGER,"
+    "  finished_ms INTEGER,"
+    "  outage_ms INTEGER,"                      /* largest measured outage over the hops */
+    "  checks TEXT NOT NULL DEFAULT '[]',"      /* JSON: per hop, each check and its result */
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  updated_ms INTEGER NOT NULL,"
+    "  UNIQUE (plan_id, position));"
+    "CREATE INDEX moves_state ON moves(state);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time_ms INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"                    /* api token name, ferryctl, planner */
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '');",
 };
 
 #define S_MIGRATIONS ((int) (sizeof s_migrations / sizeof s_migrations[0]))

@@ -16,6 +16,9 @@
               physc, mem_free_mb, load1, body BLOB)  body = packed Metrics
       events(id, agent_id, seq, time_ms, stored_ms, kind, message, attrs_json)
       job_updates(id, agent_id, seq, time_ms, job_id, state, phase, message, exit_code)
+    Schema version 2 adds plans, moves and audit (see the migration in
+    store.c), written by the planner through store_db().
+
     Every data row carries (agent_id, epoch, seq); epoch counts the agent's
     spool streams (a Hello with a new stream_id starts the next epoch), so a
     reset agent starting again at seq 1 is stored, not taken for duplicates.
@@ -30,7 +33,7 @@
 
 #include "ferry.pb-c.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct _store_t store_t;
 

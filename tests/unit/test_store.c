@@ -163,13 +163,13 @@ static void test_create_reopen(void **state)
 {
     fixture_t *fx = *state;
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 1);
-    assert_int_equal(STORE_SCHEMA_VERSION, 1);
+    assert_int_equal(store_schema_version(fx->store), 2);
+    assert_int_equal(STORE_SCHEMA_VERSION, 2);
     store_destroy(&fx->store);
     assert_null(fx->store);
     store_destroy(&fx->store); // safe twice
 
-    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 1);
+    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 2);
     char *mode = s_query_text(fx, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
@@ -179,7 +179,20 @@ static void test_create_reopen(void **state)
                      7);
 
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 1);
+    assert_int_equal(store_schema_version(fx->store), 2);
+}
+
+static void test_migrate_from_1(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    store_destroy(&fx->store);
+    //  A version-1 database: without the version-2 tables.
+    s_exec(fx, "DROP TABLE plans; DROP TABLE moves; DROP TABLE audit; PRAGMA user_version = 1;");
+    fx->store = s_open(fx, NULL);
+    assert_int_equal(store_schema_version(fx->store), 2);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                     " AND name IN ('plans', 'moves', 'audit')"), 3);
 }
 
 static void test_newer_refused(void **state)
@@ -190,7 +203,7 @@ static void test_newer_refused(void **state)
     store_t *store = store_open(fx->path, NULL, err, sizeof err);
     assert_null(store);
     assert_string_equal(err,
-                        "database schema 7 is newer than this ferry-collector (1): upgrade ferry");
+                        "database schema 7 is newer than this ferry-collector (2): upgrade ferry");
     //  Left untouched.
     assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 7);
     char *mode = s_query_text(fx, "PRAGMA journal_mode");
@@ -794,6 +807,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_newer_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_1, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_ensure, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_metrics, s_setup, s_teardown),
