@@ -1,6 +1,9 @@
 /*  aix_metrics — nmon-style figures from libperfstat. */
 #include "aix_metrics.h"
 
+#include <time.h>
+#include <unistd.h>
+
 #include "clock.h"
 #include "log.h"
 
@@ -336,4 +339,16 @@ int aix_metrics_sample(aix_metrics_t *self, metrics_t *out)
     self->last = next;
     self->primed = true;
     return aix_metrics_compute(prev, cur, out);
+}
+
+int aix_boot_time(int64_t *boot_s)
+{
+    perfstat_cpu_total_t cpu;
+    if (perfstat_cpu_total(NULL, &cpu, sizeof cpu, 1) != 1)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        hz = 100;
+    *boot_s = (int64_t) time(NULL) - (int64_t) (cpu.lbolt / (u_longlong_t) hz);
+    return 0;
 }

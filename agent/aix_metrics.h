@@ -65,4 +65,9 @@ int aix_metrics_read(aix_metrics_t *self, aix_reading_t *reading);
 //  0 / -1 on allocation failure.
 int aix_metrics_sample(aix_metrics_t *self, metrics_t *out);
 
+//  Boot time in seconds since the epoch, from perfstat's lbolt (ticks since
+//  boot). It jitters by a second from call to call: compare with a tolerance.
+//  0 / -1 when perfstat fails.
+int aix_boot_time(int64_t *boot_s);
+
 #endif

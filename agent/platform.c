@@ -48,7 +48,13 @@ static void s_aix_boot(const platform_options_t *opts, json_t *facts)
 {
 #ifdef _AIX
     (void) opts;
-    (void) facts;   // boot time from perfstat's lbolt: not implemented yet
+    int64_t boot = 0;
+    //  No boot id on AIX: the boot time stands in (compared with a tolerance).
+    if (aix_boot_time(&boot) == 0)
+        json_object_set_new(facts, "boot_time", json_integer(boot));
+    else
+        json_array_append_new(json_object_get(facts, "warnings"),
+                              json_string("perfstat_cpu_total: no boot time"));
 #else
     char boot_id[128];
     if (s_read_line(opts->proc_root, "sys/kernel/random/boot_id", boot_id, sizeof boot_id) == 0)

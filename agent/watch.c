@@ -180,6 +180,33 @@ static void s_check_boot(watch_t *self, json_t *events, const char *boot_id)
     free(previous);
 }
 
+//  AIX has no boot id: its boot time, derived from ticks since boot, moves by
+//  a second between reads, so only a jump beyond the tolerance is a boot.
+#define WATCH_BOOT_TIME_TOLERANCE_S 120
+
+static void s_check_boot_time(watch_t *self, json_t *events, const json_t *boot_time)
+{
+    if (!json_is_integer(boot_time))
+        return;
+    json_int_t now = json_integer_value(boot_time);
+    json_t *last = json_object_get(self->last, "boot_time");
+    if (json_is_integer(last)) {
+        json_int_t before = json_integer_value(last);
+        if (now - before <= WATCH_BOOT_TIME_TOLERANCE_S && before - now <= WATCH_BOOT_TIME_TOLERANCE_S)
+            return;
+        char boot_id[32], previous[32], message[128];
+        snprintf(boot_id, sizeof boot_id, "%lld", (long long) now);
+        snprintf(previous, sizeof previous, "%lld", (long long) before);
+        snprintf(message, sizeof message, "partition rebooted (booted at %s, before at %s)",
+                 boot_id, previous);
+        log_info("%s", message);
+        s_event(events, "booted", message,
+                json_pack("{s:s, s:s}", "boot_id", boot_id, "previous_boot_id", previous));
+    }
+    json_object_set_new(self->last, "boot_time", json_integer(now));
+    s_save(self);
+}
+
 json_t *watch_facts(watch_t *self, const json_t *facts, const char *detected_by)
 {
     json_t *events = json_array();
@@ -188,7 +215,10 @@ json_t *watch_facts(watch_t *self, const json_t *facts, const char *detected_by)
     json_t *rootvg = json_object_get(facts, "rootvg");
     s_check(self, events, "serial", json_string_value(json_object_get(system, "serial")),
             "serial_changed", "machine serial", detected_by);
-    s_check_boot(self, events, json_string_value(json_object_get(facts, "boot_id")));
+    if (json_object_get(facts, "boot_id"))
+        s_check_boot(self, events, json_string_value(json_object_get(facts, "boot_id")));
+    else
+        s_check_boot_time(self, events, json_object_get(facts, "boot_time"));
     s_check(self, events, "oslevel", json_string_value(json_object_get(os, "level")),
             "oslevel_changed", "OS level", detected_by);
     char *disks = rootvg ? s_join(json_object_get(rootvg, "disks"), " ") : NULL;

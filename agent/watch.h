@@ -7,7 +7,8 @@
 
     Events are JSON objects {kind, attrs{...}, message}; kinds:
       serial_changed {old, new, detected_by}
-      booted         {boot_id, previous_boot_id}
+      booted         {boot_id, previous_boot_id}   (AIX, which has no boot id: the
+                     boot times, a jump of more than 2 minutes being a boot)
       oslevel_changed {old, new}
       rootvg_changed  {old, new}     disk lists as "hdisk0 hdisk1"
       alt_vg_changed  {old, new}     "altinst_rootvg:hdisk1 old_rootvg:hdisk0" */

@@ -32,6 +32,7 @@ typedef struct {
     u_longlong_t idle;                // ticks idle, no I/O pending
     u_longlong_t wait;                // ticks idle with I/O pending
     u_longlong_t loadavg[3];          // 1, 5, 15 minute load averages, << SBITS
+    u_longlong_t lbolt;               // clock ticks since the last boot
 } perfstat_cpu_total_t;
 
 //  Partition configuration and physical (PURR-based) processor usage.

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <time.h>
 
 #include <errno.h>
 #include <math.h>
@@ -403,6 +405,18 @@ static void test_json(void **state)
     aix_metrics_destroy(&sampler);
 }
 
+static void test_boot_time(void **state)
+{
+    (void) state;
+    perfstat_fake.cpu.lbolt = 3600 * 100;   // one hour of 100 Hz ticks
+    int64_t boot = 0;
+    time_t now = time(NULL);
+    assert_int_equal(aix_boot_time(&boot), 0);
+    assert_true(boot >= (int64_t) now - 3600 - 1 && boot <= (int64_t) now - 3600 + 1);
+    perfstat_fake.cpu_errno = EIO;
+    assert_int_equal(aix_boot_time(&boot), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup(test_perfstat_failures, s_setup),
         cmocka_unit_test_setup(test_sampler, s_setup),
         cmocka_unit_test_setup(test_json, s_setup),
+        cmocka_unit_test_setup(test_boot_time, s_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,6 +127,32 @@ static void test_reboot_into_migrated_disk(void **state)
     watch_destroy(&watch);
 }
 
+static void test_aix_boot_time(void **state)
+{
+    fixture_t *f = *state;
+    watch_t *watch = watch_new(f->path);
+    json_t *facts = json_pack("{s:I}", "boot_time", (json_int_t) 1700000000);
+    json_decref(watch_facts(watch, facts, "start"));
+    json_decref(facts);
+    //  A second of jitter in the derived boot time is no reboot ...
+    facts = json_pack("{s:I}", "boot_time", (json_int_t) 1700000001);
+    json_t *events = watch_facts(watch, facts, "timer");
+    assert_int_equal(json_array_size(events), 0);
+    json_decref(events);
+    json_decref(facts);
+    watch_destroy(&watch);
+    //  ... a boot an hour later is, even across an agent restart.
+    watch = watch_new(f->path);
+    facts = json_pack("{s:I}", "boot_time", (json_int_t) 1700003600);
+    events = watch_facts(watch, facts, "start");
+    assert_int_equal(json_array_size(events), 1);
+    assert_string_equal(s_attr(json_array_get(events, 0), "previous_boot_id"), "1700000000");
+    assert_string_equal(s_attr(json_array_get(events, 0), "boot_id"), "1700003600");
+    json_decref(events);
+    json_decref(facts);
+    watch_destroy(&watch);
+}
+
 static void test_damaged_state(void **state)
 {
     fixture_t *f = *state;
@@ -149,6 +175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_move_detected, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reboot_into_migrated_disk, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_state, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_aix_boot_time, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
