@@ -20,6 +20,7 @@
 #include "platform.h"
 
 #include <czmq.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +40,16 @@ static void s_usage(FILE *out)
             "       ferry-agent --version\n");
 }
 
-//  Fails the command line with exit code 2 and a message.
-static int s_bad_usage(const char *fmt, const char *arg)
+//  Fails the command line: a message, the usage, exit code 2.
+static int s_bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int s_bad_usage(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "ferry-agent: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
+    va_end(ap);
     s_usage(stderr);
     return 2;
 }
@@ -175,7 +180,7 @@ static int s_cmd_drmgr_hook(void)
 static int s_cmd_notify(int argc, char **argv)
 {
     if (argc < 3)
-        return s_bad_usage("notify needs an event%s", "");
+        return s_bad_usage("notify needs an event");
     const char *event = argv[2];
     const char *config_path = s_default_config();
     for (int i = 3; i < argc; i++) {
@@ -203,7 +208,7 @@ static int s_cmd_run(int argc, char **argv)
             return s_bad_usage("unknown argument '%s'", argv[i]);
     }
     if (!config_path)
-        return s_bad_usage("run needs -c FILE%s", "");
+        return s_bad_usage("run needs -c FILE");
     char err[512];
     config_t *config = config_load(config_path, err, sizeof err);
     if (!config) {
@@ -225,7 +230,7 @@ static int s_cmd_run(int argc, char **argv)
 static int s_cmd_keygen(int argc, char **argv)
 {
     if (argc != 3)
-        return s_bad_usage("keygen needs a directory%s", "");
+        return s_bad_usage("keygen needs a directory");
     char err[512];
     if (keys_generate(argv[2], "agent.cert", err, sizeof err) != 0) {
         fprintf(stderr, "ferry-agent: %s\n", err);
