@@ -96,6 +96,14 @@ int agent_options_load(config_t *config, agent_options_t *o, char *err, size_t e
         || config_bool(config, "agent/verbose", o->verbose, &o->verbose, err, errlen))
         return -1;
     o->platform.timeout_ms = (int) timeout_ms;
+    static const char *const known[] = {
+        "collector", "collector_cert", "cert", "spool_dir", "pid_file", "platform", "bin_dir",
+        "etc_root", "proc_root", "sys_root", "spool_max", "heartbeat", "metrics_interval",
+        "identity_interval", "facts_interval", "facts_resend", "stall_tick", "ack_timeout",
+        "spool_sync", "command_timeout", "max_frame", "verbose", NULL };
+    char unknown[512];
+    if (config_unknown_keys(config, "agent", known, unknown, sizeof unknown) > 0)
+        log_warn("unknown configuration keys ignored (typos?): %s", unknown);
     if (!platform_known(o->platform.platform)) {
         snprintf(err, errlen, "agent/platform: \"%s\" is not a platform (use aix or linux)",
                  o->platform.platform);

@@ -55,6 +55,12 @@ static int s_load_options(config_t *config, ingest_options_t *opts, bool *verbos
     opts->store.metrics_keep_ms = v;
     if (config_bool(config, "collector/verbose", *verbose, verbose, err, errlen))
         return -1;
+    static const char *const known[] = {
+        "bind", "cert", "allowed_agents", "database", "max_frame", "batch_max", "batch_wait",
+        "seen_flush", "bad_frame_log_period", "sync_full", "metrics_keep", "verbose", NULL };
+    char unknown[512];
+    if (config_unknown_keys(config, "collector", known, unknown, sizeof unknown) > 0)
+        log_warn("unknown configuration keys ignored (typos?): %s", unknown);
     return 0;
 }
 

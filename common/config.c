@@ -351,3 +351,25 @@ int config_bool(config_t *self, const char *path, bool dflt, bool *out, char *er
     }
     return 0;
 }
+
+int config_unknown_keys(config_t *self, const char *section, const char *const known[],
+                        char *out, size_t size)
+{
+    out[0] = '\0';
+    int count = 0;
+    size_t used = 0;
+    zconfig_t *sect = zconfig_locate(self->root, section);
+    for (zconfig_t *item = sect ? zconfig_child(sect) : NULL; item; item = zconfig_next(item)) {
+        const char *name = zconfig_name(item);
+        bool found = false;
+        for (size_t i = 0; known[i] && !found; i++)
+            found = strcmp(known[i], name) == 0;
+        if (found)
+            continue;
+        if (used < size)
+            used += (size_t) snprintf(out + used, size - used, "%s%s/%s", count ? ", " : "",
+                                      section, name);
+        count++;
+    }
+    return count;
+}

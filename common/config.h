@@ -39,6 +39,11 @@ int config_duration_ms(config_t *self, const char *path, int64_t dflt, int64_t m
 int config_bool(config_t *self, const char *path, bool dflt, bool *out, char *err,
                 size_t errlen);
 
+//  Keys under section that are not in known (NULL-terminated list): their
+//  count, and "section/key, ..." in out, so a daemon can warn about typos.
+int config_unknown_keys(config_t *self, const char *section, const char *const known[],
+                        char *out, size_t size);
+
 //  Parsers used by the typed getters, exposed for tests. Return 0 / -1.
 int config_parse_size(const char *text, int64_t *out);
 int config_parse_duration_ms(const char *text, int64_t *out);

@@ -293,9 +293,26 @@ static void test_null_config_gives_defaults(void **state)
     assert_true(b);
 }
 
+static void test_unknown_keys(void **state)
+{
+    (void) state;
+    char err[256];
+    config_t *config = config_parse("collector\n    bind = x\n    batchmax = 3\n    databse = y\n",
+                                    err, sizeof err);
+    assert_non_null(config);
+    static const char *const known[] = { "bind", "batch_max", "database", NULL };
+    char out[256];
+    assert_int_equal(config_unknown_keys(config, "collector", known, out, sizeof out), 2);
+    assert_string_equal(out, "collector/batchmax, collector/databse");
+    assert_int_equal(config_unknown_keys(config, "agent", known, out, sizeof out), 0);
+    assert_string_equal(out, "");
+    config_destroy(&config);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_parse_and_str),
         cmocka_unit_test(test_parse_bad_text),
         cmocka_unit_test(test_int),
