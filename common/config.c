@@ -13,6 +13,7 @@
 
 struct _config_t {
     zconfig_t *root;
+    bool view;          // root belongs to another config (config_section): never freed here
 };
 
 //  How one numeric type is parsed, named and printed in messages.
@@ -112,7 +113,8 @@ void config_destroy(config_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zconfig_destroy(&(*self_p)->root);
+    if (!(*self_p)->view)
+        zconfig_destroy(&(*self_p)->root);
     free(*self_p);
     *self_p = NULL;
 }
@@ -372,4 +374,19 @@ int config_unknown_keys(config_t *self, const char *section, const char *const k
         count++;
     }
     return count;
+}
+
+config_t *config_section(config_t *self, const char *name, size_t index)
+{
+    for (zconfig_t *item = zconfig_child(self->root); item; item = zconfig_next(item)) {
+        if (strcmp(zconfig_name(item), name) != 0 || index-- > 0)
+            continue;
+        config_t *view = calloc(1, sizeof *view);
+        if (view) {
+            view->root = item;
+            view->view = true;
+        }
+        return view;
+    }
+    return NULL;
 }

@@ -39,6 +39,12 @@ int config_duration_ms(config_t *self, const char *path, int64_t dflt, int64_t m
 int config_bool(config_t *self, const char *path, bool dflt, bool *out, char *err,
                 size_t errlen);
 
+//  The index-th (0-based) top-level section called name, as a view whose
+//  paths are relative to it ("url" instead of "hmc/url"): for sections that
+//  repeat, like [hmc]. NULL when there are fewer. The view borrows from self
+//  (destroy it with config_destroy before self).
+config_t *config_section(config_t *self, const char *name, size_t index);
+
 //  Keys under section that are not in known (NULL-terminated list): their
 //  count, and "section/key, ..." in out, so a daemon can warn about typos.
 int config_unknown_keys(config_t *self, const char *section, const char *const known[],

@@ -293,6 +293,25 @@ static void test_null_config_gives_defaults(void **state)
     assert_true(b);
 }
 
+static void test_sections(void **state)
+{
+    (void) state;
+    char err[256];
+    config_t *config = config_parse("collector\n    bind = x\nhmc\n    name = hmc1\n"
+                                    "    url = https://a\nhmc\n    name = hmc2\n", err, sizeof err);
+    assert_non_null(config);
+    config_t *first = config_section(config, "hmc", 0);
+    config_t *second = config_section(config, "hmc", 1);
+    assert_null(config_section(config, "hmc", 2));
+    assert_string_equal(config_str(first, "name", NULL), "hmc1");
+    assert_string_equal(config_str(first, "url", NULL), "https://a");
+    assert_string_equal(config_str(second, "name", NULL), "hmc2");
+    assert_null(config_str(second, "url", NULL));
+    config_destroy(&first);
+    config_destroy(&second);
+    config_destroy(&config);
+}
+
 static void test_unknown_keys(void **state)
 {
     (void) state;
@@ -312,6 +331,7 @@ static void test_unknown_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sections),
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_parse_and_str),
         cmocka_unit_test(test_parse_bad_text),
