@@ -59,6 +59,9 @@ typedef struct {
     uint64_t tick;                // heartbeats sent
     int metrics_timer;            // zloop timer id
     bool pid_written;             // we wrote opts->pid_file (and remove it at stop)
+    zactor_t *facts_worker;       // runs full facts re-reads off the loop
+    bool facts_busy;              // a re-read is running on the worker
+    char facts_again[64];         // detected_by of a re-read asked for meanwhile, "" = none
 #ifdef _AIX
     aix_dr_t *dr;                 // SIGRECONFIG: LPM phases on AIX
 #endif
@@ -189,24 +192,74 @@ done:
 
 // ------------------------------------------------------------------ reading the partition
 
-//  Full re-read: events for what changed, facts sent when they changed or
-//  when the resend period is over.
+//  A full re-read runs ~18 AIX commands (each with its own timeout): on the
+//  loop it would hold back heartbeats and the stall tick, and a move window
+//  would measure the agent's own work as outage. So it runs on this actor;
+//  the result comes back on the pipe as {pointer to facts, detected_by}.
+static void s_facts_actor(zsock_t *pipe, void *args)
+{
+    const platform_options_t *opts = args;
+    zsock_signal(pipe, 0);
+    for (;;) {
+        char *command = NULL, *detected_by = NULL;
+        if (zsock_recv(pipe, "ss", &command, &detected_by) != 0)
+            break;
+        bool term = strcmp(command, "$TERM") == 0;
+        if (!term) {
+            json_t *facts = platform_facts(opts);
+            zsock_send(pipe, "ps", facts, detected_by);
+        }
+        zstr_free(&command);
+        zstr_free(&detected_by);
+        if (term)
+            break;
+    }
+}
+
+//  Ask for a full re-read; while one runs, remember to run one more after it.
 static void s_refresh_facts(agent_t *self, const char *detected_by)
 {
-    json_t *facts = platform_facts(&self->opts->platform);
-    if (!facts)
+    if (self->facts_busy) {
+        snprintf(self->facts_again, sizeof self->facts_again, "%s", detected_by);
         return;
-    s_send_events(self, watch_facts(self->watch, facts, detected_by));
-    char *digest = platform_facts_digest(facts);
-    bool changed = !self->facts_digest || !digest || strcmp(digest, self->facts_digest) != 0;
-    if (changed || clock_mono_ms() - self->facts_sent_ms >= self->opts->facts_resend_ms) {
-        s_send_facts(self, facts, digest);
-        free(self->facts_digest);
-        self->facts_digest = digest;
     }
-    else
-        free(digest);
-    json_decref(facts);
+    self->facts_busy = true;
+    zsock_send(self->facts_worker, "ss", "COLLECT", detected_by);
+}
+
+//  A re-read is back: events for what changed, facts sent when they changed
+//  or when the resend period is over.
+static int s_on_facts_done(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    agent_t *self = arg;
+    void *pointer = NULL;
+    char *detected_by = NULL;
+    if (zsock_recv(reader, "ps", &pointer, &detected_by) != 0)
+        return 0;
+    json_t *facts = pointer;
+    self->facts_busy = false;
+    if (facts) {
+        s_send_events(self, watch_facts(self->watch, facts, detected_by));
+        char *digest = platform_facts_digest(facts);
+        bool changed = !self->facts_digest || !digest || strcmp(digest, self->facts_digest) != 0;
+        if (changed || clock_mono_ms() - self->facts_sent_ms >= self->opts->facts_resend_ms) {
+            s_send_facts(self, facts, digest);
+            free(self->facts_digest);
+            self->facts_digest = digest;
+        }
+        else
+            free(digest);
+        json_decref(facts);
+    }
+    zstr_free(&detected_by);
+    if (self->facts_again[0]) {
+        char again[64];
+        snprintf(again, sizeof again, "%s", self->facts_again);
+        self->facts_again[0] = '\0';
+        s_refresh_facts(self, again);
+    }
+    return 0;
 }
 
 //  Light probe: the serial only. A change triggers a full re-read.
@@ -522,6 +575,8 @@ static int s_start(agent_t *self, char *err, size_t errlen)
     zloop_timer(self->loop, (size_t) o->identity_ms, 0, s_on_identity, self);
     zloop_timer(self->loop, (size_t) o->facts_ms, 0, s_on_facts, self);
     zloop_reader(self->loop, self->notify, s_on_notify, self);
+    self->facts_worker = zactor_new(s_facts_actor, (void *) &o->platform);
+    zloop_reader(self->loop, zactor_sock(self->facts_worker), s_on_facts_done, self);
 #ifdef _AIX
     self->dr = aix_dr_new();
     if (!self->dr)
@@ -532,6 +587,20 @@ static int s_start(agent_t *self, char *err, size_t errlen)
 
 static void s_stop(agent_t *self)
 {
+    //  A re-read in flight finishes first (bounded by the command timeouts);
+    //  its answer, still in the pipe, is freed here.
+    if (self->facts_worker) {
+        zloop_reader_end(self->loop, zactor_sock(self->facts_worker));
+        zsock_send(self->facts_worker, "ss", "$TERM", "");
+        void *pointer = NULL;
+        char *detected_by = NULL;
+        while (self->facts_busy && zsock_recv(self->facts_worker, "ps", &pointer, &detected_by) == 0) {
+            json_decref(pointer);
+            zstr_free(&detected_by);
+            self->facts_busy = false;
+        }
+        zactor_destroy(&self->facts_worker);
+    }
 #ifdef _AIX
     aix_dr_destroy(&self->dr);
 #endif
