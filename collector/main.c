@@ -8,6 +8,7 @@
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
+#include "services.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@ static int s_run(const char *config_path, bool verbose)
     ingest_options_t opts;
     int rc = 1;
     ingest_t *ingest = NULL;
+    services_t *services = NULL;
     if (s_load_options(config, &opts, &verbose, err, sizeof err) != 0) {
         log_error("%s: %s", config_path, err);
         goto done;
@@ -85,8 +87,14 @@ static int s_run(const char *config_path, bool verbose)
         log_error("%s", err);
         goto done;
     }
+    services = services_new(config, ingest, opts.database, err, sizeof err);
+    if (!services) {
+        log_error("%s: %s", config_path, err);
+        goto done;
+    }
     rc = ingest_run(ingest) == 0 ? 0 : 1;
 done:
+    services_destroy(&services);
     ingest_destroy(&ingest);
     config_destroy(&config);
     return rc;

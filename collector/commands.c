@@ -1,0 +1,85 @@
+/*  commands — the collector-side end of the API's command channel. */
+#include "commands.h"
+
+#include "log.h"
+
+#include <string.h>
+
+static json_t *s_error(int status, const char *message)
+{
+    return json_pack("{s:s, s:i}", "error", message, "status", status);
+}
+
+//  The planner's messages say what went wrong; the status is guessed from
+//  them only to pick the HTTP code (404 for an unknown plan, 409 otherwise).
+static json_t *s_failed(const char *err)
+{
+    return s_error(strstr(err, "no plan") || strstr(err, "not found") ? 404 : 409, err);
+}
+
+json_t *commands_handle(planner_t *planner, const char *request)
+{
+    json_error_t error;
+    json_t *req = json_loads(request, 0, &error);
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return s_error(400, "a command is a JSON object");
+    }
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const char *actor = json_string_value(json_object_get(req, "actor"));
+    json_t *id_value = json_object_get(req, "id");
+    char err[1024] = "";
+    json_t *reply = NULL;
+    if (op && strcmp(op, "submit") == 0) {
+        char *plan = json_dumps(json_object_get(req, "plan"), JSON_COMPACT);
+        int64_t id = plan ? planner_submit(planner, plan, err, sizeof err) : -1;
+        free(plan);
+        reply = id >= 0 ? json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t) id)
+                        : s_error(400, err[0] ? err : "no plan in the command");
+    }
+    else if (op && json_is_integer(id_value)
+             && (strcmp(op, "start") == 0 || strcmp(op, "pause") == 0 || strcmp(op, "abort") == 0)) {
+        int64_t id = json_integer_value(id_value);
+        int rc = strcmp(op, "start") == 0   ? planner_start(planner, id, err, sizeof err)
+                 : strcmp(op, "pause") == 0 ? planner_pause(planner, id, err, sizeof err)
+                                            : planner_abort(planner, id, err, sizeof err);
+        reply = rc == 0 ? json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t) id) : s_failed(err);
+    }
+    else
+        reply = s_error(400, "unknown command (use submit, start, pause or abort)");
+    //  The audit trail of who asked for what (the planner records it too).
+    log_info("command %s (plan %lld) by %s: %s", op ? op : "?",
+             (long long) (json_is_integer(id_value) ? json_integer_value(id_value) : -1),
+             actor ? actor : "?", json_object_get(reply, "ok") ? "ok" : err);
+    json_decref(req);
+    return reply;
+}
+
+static int s_on_request(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    char *request = zstr_recv(reader);
+    if (!request)
+        return 0;
+    json_t *reply = commands_handle(arg, request);
+    char *text = json_dumps(reply, JSON_COMPACT);
+    zstr_send(reader, text ? text : "{\"error\": \"out of memory\", \"status\": 500}");
+    free(text);
+    json_decref(reply);
+    zstr_free(&request);
+    return 0;
+}
+
+zsock_t *commands_bind(const char *endpoint, zloop_t *loop, planner_t *planner, char *err,
+                       size_t errlen)
+{
+    zsock_t *sock = zsock_new(ZMQ_REP);
+    if (!sock || zsock_bind(sock, "%s", endpoint) < 0) {
+        snprintf(err, errlen, "cannot bind the command channel %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    zloop_reader(loop, sock, s_on_request, planner);
+    return sock;
+}

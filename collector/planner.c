@@ -1,0 +1,1258 @@
+/*  planner — LPM plans as persisted move state machines (see planner.h). */
+#include "planner.h"
+
+#include "clock.h"
+#include "hmc_worker.h"
+#include "log.h"
+#include "plan.h"
+#include "readiness.h"
+#include "store.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_HMCS 64
+
+typedef struct {
+    char name[PLAN_NAME_MAX];
+    zactor_t *worker;
+    hmc_system_t *systems;          // latest inventory (owned)
+    size_t system_count;
+    hmc_partition_t *partitions;
+    size_t partition_count;
+    uint64_t inv_sent;              // generation of the latest inventory request sent
+    uint64_t inv_gen;               // generation of the inventory held (0: none yet)
+    bool inv_busy;                  // an inventory request is in flight
+    int64_t inv_at_ms;              // monotonic time it was sent
+} s_hmc_t;
+
+typedef struct {
+    int64_t id;
+    plan_t *plan;
+    char state[16];                 // ready | running | paused | aborted | done
+    s_hmc_t *hmc;
+} s_plan_t;
+
+typedef struct {
+    // ------------------------------------------------- persisted (moves row)
+    int64_t id;
+    int position;
+    char state[16];
+    int hop;
+    char job_id[HMC_JOB_ID_SIZE];
+    char job_op[24];
+    int submissions;
+    char agent_key[48];
+    char source[HMC_NAME_SIZE];
+    int64_t started_ms, finished_ms, outage_ms;
+    json_t *checks;                 // array, one array of checks per hop
+    char message[1024];
+    // ------------------------------------------------- in memory only
+    s_plan_t *plan;
+    const plan_move_t *move;        // in plan->plan->moves
+    bool busy;                      // one HMC request in flight for this move
+    int64_t job_started_mono;       // for the job time-out
+    int64_t verify_deadline;        // monotonic
+    uint64_t want_gen;              // an inventory at least this new is needed
+    bool resolve;                   // migrating without a job id: ask the HMC
+    bool window;                    // a move window is open
+} s_move_t;
+
+struct _planner_t {
+    ingest_t *ingest;
+    store_t *store;
+    sqlite3 *db;
+    zloop_t *loop;
+    planner_options_t opts;
+    s_hmc_t *hmcs[S_MAX_HMCS];
+    size_t hmc_count;
+    zlistx_t *plans;                // s_plan_t *
+    zlistx_t *moves;                // s_move_t *
+    zlistx_t *replies;              // hmc_request_t * that came during an ingest batch
+    int tick_timer;
+    int retry_timer;                // one-shot while a batch is open
+    bool tick_due;
+};
+
+static const char *S_FINAL[] = {"blocked", "failed", "verified", "validated", "aborted"};
+static const char *S_ACTIVE[] = {"validating", "migrating", "verifying", "recovering"};
+
+static bool s_in(const char *state, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(state, list[i]) == 0)
+            return true;
+    return false;
+}
+#define s_final(st) s_in((st), S_FINAL, sizeof S_FINAL / sizeof S_FINAL[0])
+#define s_active(st) s_in((st), S_ACTIVE, sizeof S_ACTIVE / sizeof S_ACTIVE[0])
+
+static void s_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void s_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+//  ---------------------------------------------------------------- SQLite
+
+//  True while the ingest loop holds a batch transaction on the shared
+//  connection: a write now would be committed (or rolled back) with it.
+static bool s_db_busy(planner_t *self)
+{
+    return sqlite3_get_autocommit(self->db) == 0;
+}
+
+//  Run one statement with bound text/int64 args ("t" / "i" / "n" for NULL
+//  text) inside its own transaction. 0 / -1.
+static int s_exec(planner_t *self, int64_t *rowid, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *stmt = NULL;
+    va_list ap;
+    va_start(ap, types);
+    bool tx = false;
+    if (store_begin(self->store) != 0)
+        goto fail;
+    tx = true;
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        goto fail;
+    for (int i = 0; types[i]; i++) {
+        if (types[i] == 't') {
+            const char *v = va_arg(ap, const char *);
+            if (v)
+                sqlite3_bind_text(stmt, i + 1, v, -1, SQLITE_TRANSIENT);
+            else
+                sqlite3_bind_null(stmt, i + 1);
+        }
+        else if (types[i] == 'i')
+            sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE)
+        goto fail;
+    if (rowid)
+        *rowid = sqlite3_last_insert_rowid(self->db);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (store_commit(self->store) != 0)
+        goto fail;
+    va_end(ap);
+    return 0;
+fail:
+    log_error("planner: database: %s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(stmt);
+    if (tx && store_rollback(self->store) != 0)
+        log_error("planner: rollback: %s", store_error(self->store));
+    va_end(ap);
+    return -1;
+}
+
+static void s_audit(planner_t *self, const char *action, const char *target, const char *outcome,
+                    const char *detail)
+{
+    if (s_exec(self, NULL,
+               "INSERT INTO audit (time_ms, actor, action, target, outcome, detail)"
+               " VALUES (?, 'planner', ?, ?, ?, ?)",
+               "ittt" "t", clock_wall_ms(), action, target, outcome, detail ? detail : "") != 0)
+        log_warn("planner: audit row for %s %s not written", action, target);
+}
+
+//  Persist every column of the move. Must run with no batch open.
+static int s_save(planner_t *self, s_move_t *m)
+{
+    char *checks = json_dumps(m->checks, JSON_COMPACT);
+    int rc = s_exec(self, NULL,
+                    "UPDATE moves SET state = ?, hop = ?, job_id = ?, job_op = ?, submissions = ?,"
+                    " agent_key = ?, source = ?, started_ms = ?, finished_ms = ?, outage_ms = ?,"
+                    " checks = ?, message = ?, updated_ms = ? WHERE id = ?",
+                    "titti" "ttiii" "ttii", m->state, (int64_t) m->hop,
+                    m->job_id[0] ? m->job_id : NULL, m->job_op[0] ? m->job_op : NULL,
+                    (int64_t) m->submissions, m->agent_key[0] ? m->agent_key : NULL,
+                    m->source[0] ? m->source : NULL, m->started_ms, m->finished_ms, m->outage_ms,
+                    checks ? checks : "[]", m->message, clock_wall_ms(), m->id);
+    free(checks);
+    return rc;
+}
+
+//  Change state (and message when given) and persist. -1 leaves the move
+//  as it was in memory too, so nothing acts on an unrecorded transition.
+static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fmt, ...)
+{
+    char old_state[sizeof m->state], old_msg[sizeof m->message];
+    int64_t old_finished = m->finished_ms;
+    snprintf(old_state, sizeof old_state, "%s", m->state);
+    snprintf(old_msg, sizeof old_msg, "%s", m->message);
+    snprintf(m->state, sizeof m->state, "%s", state);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->message, sizeof m->message, fmt, ap);
+        va_end(ap);
+    }
+    if (s_final(state))
+        m->finished_ms = clock_wall_ms();
+    if (s_save(self, m) != 0) {
+        snprintf(m->state, sizeof m->state, "%s", old_state);
+        snprintf(m->message, sizeof m->message, "%s", old_msg);
+        m->finished_ms = old_finished;
+        return -1;
+    }
+    log_info("planner: %s move %s: %s%s%s", m->plan->plan->name, m->move->partition, state,
+             m->message[0] ? " — " : "", m->message);
+    return 0;
+}
+
+static int s_plan_set(planner_t *self, s_plan_t *p, const char *state)
+{
+    int64_t now = clock_wall_ms();
+    const char *sql = strcmp(state, "running") == 0
+        ? "UPDATE plans SET state = ?, started_ms = coalesce(started_ms, ?) WHERE id = ?"
+        : s_in(state, (const char *[]){"done", "aborted"}, 2)
+        ? "UPDATE plans SET state = ?, finished_ms = ? WHERE id = ?"
+        : "UPDATE plans SET state = ?1 WHERE id = ?3";   // ?2 (the time) unused
+    if (s_exec(self, NULL, sql, "tii", state, now, p->id) != 0)
+        return -1;
+    snprintf(p->state, sizeof p->state, "%s", state);
+    return 0;
+}
+
+//  ---------------------------------------------------------------- lookups
+
+static s_hmc_t *s_hmc_find(planner_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->hmc_count; i++)
+        if (strcmp(self->hmcs[i]->name, name) == 0)
+            return self->hmcs[i];
+    return NULL;
+}
+
+static s_plan_t *s_plan_find(planner_t *self, int64_t id)
+{
+    for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans))
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+static s_move_t *s_move_find(planner_t *self, int64_t id)
+{
+    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        if (m->id == id)
+            return m;
+    return NULL;
+}
+
+static const hmc_system_t *s_system_by_name(s_hmc_t *h, const char *name)
+{
+    for (size_t i = 0; i < h->system_count; i++)
+        if (strcmp(h->systems[i].name, name) == 0)
+            return &h->systems[i];
+    return NULL;
+}
+
+static const hmc_system_t *s_system_by_uuid(s_hmc_t *h, const char *uuid)
+{
+    for (size_t i = 0; i < h->system_count; i++)
+        if (strcasecmp(h->systems[i].uuid, uuid) == 0)
+            return &h->systems[i];
+    return NULL;
+}
+
+static const hmc_partition_t *s_partition(s_hmc_t *h, const char *name)
+{
+    for (size_t i = 0; i < h->partition_count; i++)
+        if (strcmp(h->partitions[i].name, name) == 0)
+            return &h->partitions[i];
+    return NULL;
+}
+
+static const char *s_hop_target(const s_move_t *m)
+{
+    return m->move->hops[m->hop];
+}
+
+//  ---------------------------------------------------------------- HMC requests
+
+static int s_send(s_move_t *m, hmc_request_t *req)
+{
+    if (!req || hmc_worker_send(m->plan->hmc->worker, &req) != 0) {
+        hmc_request_destroy(&req);
+        log_warn("planner: %s: request not queued, retried next tick", m->move->partition);
+        return -1;
+    }
+    m->busy = true;
+    return 0;
+}
+
+static int s_submit(s_move_t *m, hmc_job_op_t op)
+{
+    const hmc_partition_t *part = s_partition(m->plan->hmc, m->move->partition);
+    if (!part)
+        return -1;
+    hmc_param_t params[4];
+    size_t n = 0;
+    if (op == HMC_OP_MIGRATE_VALIDATE || op == HMC_OP_MIGRATE) {
+        params[n++] = (hmc_param_t){"TargetManagedSystemName", s_hop_target(m)};
+        if (m->move->source_msp[0])
+            params[n++] = (hmc_param_t){"SourceMSPIPaddr", m->move->source_msp};
+        if (m->move->dest_msp[0])
+            params[n++] = (hmc_param_t){"DestMSPIPaddr", m->move->dest_msp};
+        if (m->move->shared_proc_pool[0])
+            params[n++] = (hmc_param_t){"SharedProcPoolName", m->move->shared_proc_pool};
+    }
+    else if (op == HMC_OP_MIGRATE_RECOVER)
+        params[n++] = (hmc_param_t){"Force", "true"};
+    return s_send(m, hmc_request_submit_new((uint64_t) m->id, part->uuid, op, params, n));
+}
+
+static void s_delete_job(s_move_t *m)
+{
+    hmc_request_t *req = hmc_request_new(HMC_REQ_DELETE, (uint64_t) m->id, m->job_id);
+    if (!req || hmc_worker_send(m->plan->hmc->worker, &req) != 0)
+        hmc_request_destroy(&req);   // a job left behind costs the HMC little
+}
+
+//  ---------------------------------------------------------------- steps
+
+//  Hops of other moves on the same HMC that hold resources now.
+static bool s_over_cap(planner_t *self, s_move_t *m, const char *source, char *why, size_t size)
+{
+    const plan_t *plan = m->plan->plan;
+    const char *target = s_hop_target(m);
+    int on_source = 0, on_target = 0, on_hmc = 0, on_pair = 0;
+    for (s_move_t *o = zlistx_first(self->moves); o; o = zlistx_next(self->moves)) {
+        if (o == m || o->plan->hmc != m->plan->hmc || !s_active(o->state))
+            continue;
+        const char *os = o->source, *ot = s_hop_target(o);
+        on_hmc++;
+        on_source += strcmp(os, source) == 0 || strcmp(ot, source) == 0;
+        on_target += strcmp(os, target) == 0 || strcmp(ot, target) == 0;
+        on_pair += m->move->vios_pair[0] && strcmp(o->move->vios_pair, m->move->vios_pair) == 0;
+    }
+    if (plan->per_hmc > 0 && on_hmc >= plan->per_hmc)
+        return snprintf(why, size, "HMC cap %d reached", plan->per_hmc), true;
+    if (plan->per_system > 0 && (on_source >= plan->per_system || on_target >= plan->per_system))
+        return snprintf(why, size, "system cap %d reached", plan->per_system), true;
+    if (plan->per_vios_pair > 0 && on_pair >= plan->per_vios_pair)
+        return snprintf(why, size, "VIOS pair cap %d reached", plan->per_vios_pair), true;
+    return false;
+}
+
+static void s_check(planner_t *self, s_move_t *m)
+{
+    s_hmc_t *h = m->plan->hmc;
+    if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
+        return;                               // wait for an inventory at least that fresh
+    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    if (!part) {
+        s_set(self, m, "blocked", "partition %s is not known to HMC %s", m->move->partition, h->name);
+        return;
+    }
+    const hmc_system_t *source = s_system_by_uuid(h, part->system_uuid);
+    char key[48] = "";
+    char *facts_text = NULL;
+    json_t *facts = NULL;
+    if (store_agent_by_partition(self->store, m->move->partition, key, &facts_text) == 0 && facts_text)
+        facts = json_loads(facts_text, 0, NULL);
+    free(facts_text);
+    readiness_lpm_input_t in = {part, source, s_system_by_name(h, s_hop_target(m)), s_hop_target(m), facts};
+    readiness_report_t report;
+    readiness_lpm(&in, &report);
+    json_decref(facts);
+    //  The system's own concurrency limit is a wait, not a verdict: the
+    //  slots free up as the other moves end.
+    bool blocked = false, limited = false;
+    for (size_t i = 0; i < report.count; i++) {
+        if (report.items[i].severity != READINESS_BLOCKER)
+            continue;
+        if (strcmp(report.items[i].id, "lpm.concurrency") == 0)
+            limited = true;
+        else
+            blocked = true;
+    }
+    if (blocked) {
+        char text[1024];
+        readiness_blockers_text(&report, text, sizeof text);
+        s_set(self, m, "blocked", "%s", text);
+        return;
+    }
+    char why[128];
+    if (limited || s_over_cap(self, m, source ? source->name : "", why, sizeof why))
+        return;
+    snprintf(m->agent_key, sizeof m->agent_key, "%s", key);
+    snprintf(m->source, sizeof m->source, "%s", source ? source->name : "");
+    m->job_id[0] = '\0';
+    snprintf(m->job_op, sizeof m->job_op, "MigrateValidate");
+    if (m->started_ms == 0)
+        m->started_ms = clock_wall_ms();
+    if (s_set(self, m, "validating", "%s", "") == 0)
+        s_submit(m, HMC_OP_MIGRATE_VALIDATE);
+}
+
+//  Count the Migrate, persist, open the window, then submit.
+static void s_migrate(planner_t *self, s_move_t *m)
+{
+    m->submissions++;
+    m->job_id[0] = '\0';
+    snprintf(m->job_op, sizeof m->job_op, "Migrate");
+    if (s_set(self, m, "migrating", "%s", "") != 0) {
+        m->submissions--;
+        return;
+    }
+    if (m->agent_key[0] && !m->window) {
+        if (ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
+                               self->opts.window_ms) == 0)
+            m->window = true;
+    }
+    m->job_started_mono = clock_mono_ms();
+    m->resolve = false;
+    if (s_submit(m, HMC_OP_MIGRATE) != 0)
+        m->resolve = true;   // never queued: the HMC inventory decides, as after a restart
+}
+
+static void s_close_window(planner_t *self, s_move_t *m)
+{
+    if (m->window && m->agent_key[0])
+        ingest_window_close(self->ingest, m->agent_key);
+    m->window = false;
+}
+
+//  The hop is done (moved and verified, or validated): next hop or final.
+static void s_hop_done(planner_t *self, s_move_t *m)
+{
+    s_close_window(self, m);
+    bool validate_only = m->plan->plan->validate_only;
+    if ((size_t) m->hop + 1 >= m->move->hop_count) {
+        s_set(self, m, validate_only ? "validated" : "verified", "%s", "");
+        return;
+    }
+    if (strcmp(m->plan->state, "aborted") == 0) {
+        s_set(self, m, "aborted", "plan aborted after hop %d of %zu", m->hop + 1, m->move->hop_count);
+        return;
+    }
+    m->hop++;
+    m->job_id[0] = '\0';
+    m->job_op[0] = '\0';
+    m->submissions = 0;
+    m->want_gen = m->plan->hmc->inv_sent + 1;
+    s_set(self, m, "checking", "%s", "");
+}
+
+static json_t *s_check_json(const char *name, bool ok, const char *detail)
+{
+    return json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail", detail);
+}
+
+static void s_verify(planner_t *self, s_move_t *m)
+{
+    s_hmc_t *h = m->plan->hmc;
+    if (h->inv_gen < m->want_gen)
+        return;
+    const char *target = s_hop_target(m);
+    const hmc_system_t *tsys = s_system_by_name(h, target);
+    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    const hmc_system_t *on = part ? s_system_by_uuid(h, part->system_uuid) : NULL;
+    char d[256];
+    json_t *checks = json_array();
+    bool all = true, ok;
+    snprintf(d, sizeof d, "HMC: on %s, %s, %s", on ? on->name : "?", part ? part->state : "?",
+             part && part->migration_state[0] ? part->migration_state : "-");
+    ok = part && on && tsys && on == tsys && strcmp(part->state, "running") == 0
+         && (!part->migration_state[0] || strcmp(part->migration_state, "Not_Migrating") == 0);
+    json_array_append_new(checks, s_check_json("hmc_target", ok, d));
+    all &= ok;
+    ingest_observation_t obs;
+    memset(&obs, 0, sizeof obs);
+    bool seen = m->agent_key[0] && ingest_observe(self->ingest, m->agent_key, &obs) == 0 && obs.seen;
+    snprintf(d, sizeof d, "agent serial %s, target %s", seen && obs.serial[0] ? obs.serial : "none",
+             tsys ? tsys->serial : "?");
+    ok = seen && tsys && obs.serial[0] && strcmp(obs.serial, tsys->serial) == 0;
+    json_array_append_new(checks, s_check_json("agent_serial", ok, d));
+    all &= ok;
+    snprintf(d, sizeof d, "boot id %.40s, at window open %.40s", seen ? obs.boot_id : "none",
+             obs.window_boot_id[0] ? obs.window_boot_id : "none");
+    ok = seen && obs.boot_id[0] && obs.window_boot_id[0] && strcmp(obs.boot_id, obs.window_boot_id) == 0;
+    json_array_append_new(checks, s_check_json("boot_id_unchanged", ok, d));
+    all &= ok;
+    snprintf(d, sizeof d, "pre %s, post %s", obs.lpm_phases & INGEST_LPM_PRE ? "seen" : "missing",
+             obs.lpm_phases & INGEST_LPM_POST ? "seen" : "missing");
+    ok = seen && (obs.lpm_phases & INGEST_LPM_PRE) && (obs.lpm_phases & INGEST_LPM_POST);
+    json_array_append_new(checks, s_check_json("lpm_events", ok, d));
+    all &= ok;
+    int64_t outage = obs.max_gap_ms - (int64_t) self->opts.fast_heartbeat_ms;
+    if ((int64_t) obs.max_stall_ms > outage)
+        outage = obs.max_stall_ms;
+    if (outage < 0)
+        outage = 0;
+    int64_t budget = m->plan->plan->outage_budget_ms;
+    snprintf(d, sizeof d, "outage %" PRId64 " ms (gap %" PRId64 ", stall %u), budget %" PRId64 " ms",
+             outage, obs.max_gap_ms, obs.max_stall_ms, budget);
+    ok = seen && (budget <= 0 || outage <= budget);
+    json_array_append_new(checks, s_check_json("outage", ok, d));
+    all &= ok;
+    if (!all && clock_mono_ms() < m->verify_deadline) {
+        json_decref(checks);
+        m->want_gen = h->inv_sent + 1;    // look again with a newer inventory
+        return;
+    }
+    while (json_array_size(m->checks) <= (size_t) m->hop)
+        json_array_append_new(m->checks, json_null());   // set_new needs the slot to exist
+    json_array_set_new(m->checks, (size_t) m->hop, checks);
+    if (seen && outage > m->outage_ms)
+        m->outage_ms = outage;
+    if (all) {
+        s_hop_done(self, m);
+        return;
+    }
+    char failed[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < json_array_size(checks) && used < sizeof failed; i++) {
+        json_t *c = json_array_get(checks, i);
+        if (!json_is_true(json_object_get(c, "ok")))
+            used += (size_t) snprintf(failed + used, sizeof failed - used, "%s%s (%s)", used ? "; " : "",
+                                      json_string_value(json_object_get(c, "name")),
+                                      json_string_value(json_object_get(c, "detail")));
+    }
+    s_close_window(self, m);
+    s_set(self, m, "failed", "hop %d to %s: verification failed: %s", m->hop + 1, target, failed);
+}
+
+//  Migrate without a job id after a restart or a lost submission: decide
+//  from a fresh inventory whether it happened.
+static void s_resolve(planner_t *self, s_move_t *m)
+{
+    s_hmc_t *h = m->plan->hmc;
+    if (h->inv_gen < m->want_gen)
+        return;
+    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    if (!part) {
+        s_set(self, m, "failed", "partition %s no longer known to HMC %s", m->move->partition, h->name);
+        return;
+    }
+    const hmc_system_t *on = s_system_by_uuid(h, part->system_uuid);
+    bool settled = strstr(part->state, "migrating") == NULL
+                   && (!part->migration_state[0] || strcmp(part->migration_state, "Not_Migrating") == 0);
+    if (!settled) {
+        m->want_gen = h->inv_sent + 1;        // still moving: look again
+        return;
+    }
+    m->resolve = false;
+    if (on && strcmp(on->name, s_hop_target(m)) == 0) {
+        m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
+        m->want_gen = h->inv_sent + 1;
+        s_set(self, m, "verifying", "%s", "");
+    }
+    else if (on && strcmp(on->name, m->source) == 0)
+        s_migrate(self, m);                  // the Migrate never happened
+    else
+        s_set(self, m, "failed", "after the Migrate %s is on %s, neither source %s nor target %s",
+              m->move->partition, on ? on->name : "an unknown system", m->source, s_hop_target(m));
+}
+
+static void s_step(planner_t *self, s_move_t *m)
+{
+    if (m->busy || s_final(m->state))
+        return;
+    const char *ps = m->plan->state;
+    bool running = strcmp(ps, "running") == 0;
+    if (strcmp(ps, "aborted") == 0 && s_in(m->state, (const char *[]){"pending", "checking"}, 2)) {
+        s_set(self, m, "aborted", "plan aborted");
+        return;
+    }
+    if (strcmp(m->state, "pending") == 0) {
+        if (running) {
+            m->want_gen = m->plan->hmc->inv_sent + 1;
+            s_set(self, m, "checking", "%s", "");
+        }
+    }
+    else if (strcmp(m->state, "checking") == 0) {
+        if (running)
+            s_check(self, m);
+    }
+    else if (strcmp(m->state, "verifying") == 0)
+        s_verify(self, m);
+    else if (m->resolve)
+        s_resolve(self, m);
+    else if (m->job_id[0]) {
+        if (strcmp(m->state, "migrating") == 0 && self->opts.job_timeout_ms > 0
+            && clock_mono_ms() - m->job_started_mono > self->opts.job_timeout_ms) {
+            //  Time-out: abort the copy, then recover (the poll of the abort job leads there).
+            m->job_id[0] = '\0';
+            snprintf(m->job_op, sizeof m->job_op, "MigrateAbort");
+            if (s_set(self, m, "recovering", "hop %d to %s timed out after %" PRId64 " ms", m->hop + 1,
+                      s_hop_target(m), self->opts.job_timeout_ms) == 0)
+                s_submit(m, HMC_OP_MIGRATE_ABORT);
+            return;
+        }
+        s_send(m, hmc_request_new(HMC_REQ_POLL, (uint64_t) m->id, m->job_id));
+    }
+    else if (strcmp(m->state, "validating") == 0)
+        s_submit(m, HMC_OP_MIGRATE_VALIDATE);   // harmless to repeat: it changes nothing
+    else if (strcmp(m->state, "migrating") == 0) {
+        if (m->submissions == 0)
+            s_migrate(self, m);
+        else {
+            m->resolve = true;
+            m->want_gen = m->plan->hmc->inv_sent + 1;
+        }
+    }
+    else if (strcmp(m->state, "recovering") == 0)
+        s_submit(m, strcmp(m->job_op, "MigrateAbort") == 0 ? HMC_OP_MIGRATE_ABORT
+                                                                  : HMC_OP_MIGRATE_RECOVER);
+}
+
+//  A final job of the move's current step.
+static void s_job_done(planner_t *self, s_move_t *m, const hmc_job_status_t *st)
+{
+    char line[768];
+    hmc_job_describe(st, line, sizeof line);
+    bool ok = hmc_job_state_ok(st->state);
+    s_delete_job(m);
+    if (strcmp(m->state, "validating") == 0) {
+        if (!ok)
+            s_set(self, m, "failed", "hop %d to %s: %s", m->hop + 1, s_hop_target(m), line);
+        else if (m->plan->plan->validate_only)
+            s_hop_done(self, m);
+        else
+            s_migrate(self, m);
+    }
+    else if (strcmp(m->state, "migrating") == 0) {
+        if (ok) {
+            m->job_id[0] = '\0';
+            m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
+            m->want_gen = m->plan->hmc->inv_sent + 1;
+            s_set(self, m, "verifying", "%s", "");
+        }
+        else {
+            m->job_id[0] = '\0';
+            snprintf(m->job_op, sizeof m->job_op, "MigrateRecover");
+            s_close_window(self, m);
+            if (s_set(self, m, "recovering", "hop %d to %s: %s", m->hop + 1, s_hop_target(m), line) == 0)
+                s_submit(m, HMC_OP_MIGRATE_RECOVER);
+        }
+    }
+    else if (strcmp(m->state, "recovering") == 0) {
+        if (strcmp(m->job_op, "MigrateAbort") == 0) {
+            m->job_id[0] = '\0';
+            snprintf(m->job_op, sizeof m->job_op, "MigrateRecover");
+            s_close_window(self, m);
+            if (s_save(self, m) == 0)
+                s_submit(m, HMC_OP_MIGRATE_RECOVER);
+        }
+        else {
+            m->job_id[0] = '\0';
+            char msg[sizeof m->message];
+            snprintf(msg, sizeof msg, "%s", m->message);
+            s_set(self, m, "failed", "%s%s", msg, ok ? "" : " (MigrateRecover failed too)");
+        }
+    }
+}
+
+static void s_on_move_reply(planner_t *self, hmc_request_t *req)
+{
+    s_move_t *m = s_move_find(self, (int64_t) req->id);
+    if (!m)
+        return;
+    m->busy = false;
+    if (req->kind == HMC_REQ_SUBMIT) {
+        if (req->rc != 0) {
+            if (strcmp(m->state, "migrating") == 0) {
+                //  Whether the HMC took it is unknown: let the inventory say.
+                m->resolve = true;
+                m->want_gen = m->plan->hmc->inv_sent + 1;
+                log_warn("planner: %s: Migrate submission: %s", m->move->partition, req->error);
+            }
+            else if (strcmp(m->state, "validating") == 0)
+                s_set(self, m, "failed", "hop %d to %s: MigrateValidate: %s", m->hop + 1,
+                      s_hop_target(m), req->error);
+            else
+                log_warn("planner: %s: %s: %s (retried)", m->move->partition, m->job_op, req->error);
+            return;
+        }
+        snprintf(m->job_id, sizeof m->job_id, "%s", req->job_id);
+        s_save(self, m);             // the job id, as soon as known
+    }
+    else if (req->kind == HMC_REQ_POLL) {
+        if (req->rc != 0) {
+            log_warn("planner: %s: poll of job %s: %s", m->move->partition, m->job_id, req->error);
+            return;                  // polled again next tick
+        }
+        if (hmc_job_state_final(req->status.state))
+            s_job_done(self, m, &req->status);
+    }
+}
+
+static void s_on_inventory(planner_t *self, hmc_request_t *req)
+{
+    for (size_t i = 0; i < self->hmc_count; i++) {
+        s_hmc_t *h = self->hmcs[i];
+        if (h->inv_sent != req->id || !h->inv_busy)
+            continue;
+        h->inv_busy = false;
+        if (req->rc != 0) {
+            log_warn("planner: HMC %s inventory: %s", h->name, req->error);
+            return;
+        }
+        free(h->systems);
+        free(h->partitions);
+        h->systems = req->systems;
+        h->system_count = req->system_count;
+        h->partitions = req->partitions;
+        h->partition_count = req->partition_count;
+        req->systems = NULL;
+        req->partitions = NULL;
+        req->system_count = req->partition_count = 0;
+        h->inv_gen = req->id;
+        return;
+    }
+}
+
+static void s_handle(planner_t *self, hmc_request_t *req)
+{
+    if (req->kind == HMC_REQ_INVENTORY)
+        s_on_inventory(self, req);
+    else if (req->kind != HMC_REQ_DELETE)
+        s_on_move_reply(self, req);
+}
+
+static void s_tick_now(planner_t *self)
+{
+    int64_t now = clock_mono_ms();
+    //  Inventory of every HMC with a move not final (and one at least once).
+    for (size_t i = 0; i < self->hmc_count; i++) {
+        s_hmc_t *h = self->hmcs[i];
+        bool wanted = false;
+        for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
+            wanted = m->plan->hmc == h && !s_final(m->state) && strcmp(m->state, "pending") != 0;
+        for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
+            wanted = m->plan->hmc == h && strcmp(m->plan->state, "running") == 0 && !s_final(m->state);
+        if (!wanted || h->inv_busy || (h->inv_gen && now - h->inv_at_ms < self->opts.inventory_ms))
+            continue;
+        hmc_request_t *req = hmc_request_new(HMC_REQ_INVENTORY, h->inv_sent + 1, NULL);
+        if (req && hmc_worker_send(h->worker, &req) == 0) {
+            h->inv_sent++;
+            h->inv_busy = true;
+            h->inv_at_ms = now;
+        }
+        hmc_request_destroy(&req);
+    }
+    //  Moves, snapshot first: a step never adds or removes list items, but
+    //  s_over_cap walks the list itself.
+    size_t n = zlistx_size(self->moves), i = 0;
+    s_move_t **all = malloc((n ? n : 1) * sizeof *all);
+    if (!all)
+        return;
+    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        all[i++] = m;
+    for (i = 0; i < n; i++)
+        s_step(self, all[i]);
+    free(all);
+    //  Plans whose moves are all final are done.
+    for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans)) {
+        if (!s_in(p->state, (const char *[]){"running", "aborted"}, 2))
+            continue;
+        bool open = false;
+        for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+            open |= m->plan == p && !s_final(m->state);
+        if (!open && strcmp(p->state, "running") == 0 && s_plan_set(self, p, "done") == 0)
+            s_audit(self, "finish", p->plan->name, "done", NULL);
+    }
+}
+
+static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
+
+//  Run stashed replies and a due tick, unless an ingest batch is open: then
+//  come back in a few ms.
+static void s_drain(planner_t *self)
+{
+    if (s_db_busy(self)) {
+        if (self->retry_timer < 0)
+            self->retry_timer = zloop_timer(self->loop, 5, 1, s_on_retry, self);
+        return;
+    }
+    hmc_request_t *req;
+    while ((req = zlistx_detach(self->replies, NULL))) {
+        s_handle(self, req);
+        hmc_request_destroy(&req);
+    }
+    if (self->tick_due) {
+        self->tick_due = false;
+        s_tick_now(self);
+    }
+}
+
+static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    planner_t *self = arg;
+    self->retry_timer = -1;
+    s_drain(self);
+    return 0;
+}
+
+static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    planner_t *self = arg;
+    self->tick_due = true;
+    s_drain(self);
+    return 0;
+}
+
+static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    (void) loop;
+    (void) pipe;
+    planner_t *self = ((void **) arg)[0];
+    s_hmc_t *h = ((void **) arg)[1];
+    hmc_request_t *req = hmc_worker_recv(h->worker);
+    if (!req)
+        return 0;
+    zlistx_add_end(self->replies, req);
+    s_drain(self);
+    return 0;
+}
+
+//  ---------------------------------------------------------------- loading
+
+static void s_move_free(void **item)
+{
+    s_move_t *m = *item;
+    if (m) {
+        json_decref(m->checks);
+        free(m);
+    }
+    *item = NULL;
+}
+
+static void s_plan_free(void **item)
+{
+    s_plan_t *p = *item;
+    if (p) {
+        plan_destroy(&p->plan);
+        free(p);
+    }
+    *item = NULL;
+}
+
+static void s_col(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, size, "%s", t ? (const char *) t : "");
+}
+
+//  Load plan id (doc parsed again) and its moves into memory.
+static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    s_plan_t *p = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT doc, state, hmc FROM plans WHERE id = ?", -1, &st, NULL)
+        != SQLITE_OK)
+        goto db_fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        s_err(err, errlen, "no plan %" PRId64, id);
+        goto fail;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p)
+        goto fail;
+    p->id = id;
+    const char *doc = (const char *) sqlite3_column_text(st, 0);
+    p->plan = plan_parse(doc ? doc : "", doc ? strlen(doc) : 0, err, errlen);
+    s_col(st, 1, p->state, sizeof p->state);
+    char hmc[PLAN_NAME_MAX];
+    s_col(st, 2, hmc, sizeof hmc);
+    p->hmc = s_hmc_find(self, hmc);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!p->plan)
+        goto fail;
+    if (!p->hmc) {
+        s_err(err, errlen, "plan %s names HMC %s, not configured", p->plan->name, hmc);
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT id, position, state, hop, job_id, job_op, submissions, agent_key,"
+                           " source, started_ms, finished_ms, outage_ms, checks, message"
+                           " FROM moves WHERE plan_id = ? ORDER BY position", -1, &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    sqlite3_bind_int64(st, 1, id);
+    zlistx_add_end(self->plans, p);
+    s_plan_t *plan = p;
+    p = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        s_move_t *m = calloc(1, sizeof *m);
+        if (!m)
+            break;
+        m->id = sqlite3_column_int64(st, 0);
+        m->position = sqlite3_column_int(st, 1);
+        s_col(st, 2, m->state, sizeof m->state);
+        m->hop = sqlite3_column_int(st, 3);
+        s_col(st, 4, m->job_id, sizeof m->job_id);
+        s_col(st, 5, m->job_op, sizeof m->job_op);
+        m->submissions = sqlite3_column_int(st, 6);
+        s_col(st, 7, m->agent_key, sizeof m->agent_key);
+        s_col(st, 8, m->source, sizeof m->source);
+        m->started_ms = sqlite3_column_int64(st, 9);
+        m->finished_ms = sqlite3_column_int64(st, 10);
+        m->outage_ms = sqlite3_column_int64(st, 11);
+        const char *checks = (const char *) sqlite3_column_text(st, 12);
+        m->checks = json_loads(checks ? checks : "[]", 0, NULL);
+        if (!json_is_array(m->checks)) {
+            json_decref(m->checks);
+            m->checks = json_array();
+        }
+        s_col(st, 13, m->message, sizeof m->message);
+        m->plan = plan;
+        if (m->position < 0 || (size_t) m->position >= plan->plan->move_count
+            || m->hop < 0 || (size_t) m->hop >= plan->plan->moves[m->position].hop_count) {
+            json_decref(m->checks);
+            free(m);
+            continue;
+        }
+        m->move = &plan->plan->moves[m->position];
+        m->job_started_mono = clock_mono_ms();   // after a restart the time-out starts afresh
+        if (strcmp(m->state, "verifying") == 0)
+            m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
+        //  A window lost with the previous process: ask for it again, the
+        //  figures start afresh (events already sent are not seen again).
+        if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]
+            && ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
+                                  self->opts.window_ms) == 0)
+            m->window = true;
+        zlistx_add_end(self->moves, m);
+    }
+    sqlite3_finalize(st);
+    return 0;
+db_fail:
+    s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+fail:
+    sqlite3_finalize(st);
+    if (p)
+        s_plan_free((void **) &p);
+    return -1;
+}
+
+//  ---------------------------------------------------------------- public
+
+planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *err, size_t errlen)
+{
+    planner_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        s_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->ingest = ingest;
+    self->store = ingest_store(ingest);
+    self->db = store_db(self->store);
+    self->loop = ingest_loop(ingest);
+    self->opts = *opts;
+    self->opts.hmcs = NULL;
+    self->tick_timer = self->retry_timer = -1;
+    if (!self->opts.tick_ms)
+        self->opts.tick_ms = 200;
+    if (!self->opts.fast_heartbeat_ms)
+        self->opts.fast_heartbeat_ms = 50;
+    if (!self->opts.window_ms)
+        self->opts.window_ms = 600000;
+    if (!self->opts.verify_timeout_ms)
+        self->opts.verify_timeout_ms = 30000;
+    if (!self->opts.job_timeout_ms)
+        self->opts.job_timeout_ms = 4 * 3600 * 1000LL;
+    if (!self->opts.inventory_ms)
+        self->opts.inventory_ms = 1000;
+    self->plans = zlistx_new();
+    self->moves = zlistx_new();
+    self->replies = zlistx_new();
+    if (!self->plans || !self->moves || !self->replies) {
+        s_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    zlistx_set_destructor(self->plans, s_plan_free);
+    zlistx_set_destructor(self->moves, s_move_free);
+    zlistx_set_destructor(self->replies, (zlistx_destructor_fn *) hmc_request_destroy);
+    if (opts->hmc_count > S_MAX_HMCS) {
+        s_err(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, S_MAX_HMCS);
+        goto fail;
+    }
+    for (size_t i = 0; i < opts->hmc_count; i++) {
+        s_hmc_t *h = calloc(1, sizeof *h + 2 * sizeof(void *));
+        if (!h) {
+            s_err(err, errlen, "out of memory");
+            goto fail;
+        }
+        self->hmcs[self->hmc_count++] = h;
+        snprintf(h->name, sizeof h->name, "%s", opts->hmcs[i].name);
+        h->worker = hmc_worker_new(&opts->hmcs[i].options, h->name, err, errlen);
+        if (!h->worker)
+            goto fail;
+        //  The reader's argument: planner and HMC, kept right after the struct.
+        void **arg = (void **) (h + 1);
+        arg[0] = self;
+        arg[1] = h;
+        if (zloop_reader(self->loop, zactor_sock(h->worker), s_on_reply, arg) != 0) {
+            s_err(err, errlen, "cannot watch the worker of HMC %s", h->name);
+            goto fail;
+        }
+    }
+    //  Plans left running, paused or aborted with moves not final.
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT DISTINCT p.id FROM plans p JOIN moves m ON m.plan_id = p.id"
+                           " WHERE p.state IN ('running', 'paused', 'aborted') AND m.state NOT IN"
+                           " ('blocked', 'failed', 'verified', 'validated', 'aborted')"
+                           " UNION SELECT id FROM plans WHERE state = 'ready'", -1, &st, NULL)
+        != SQLITE_OK) {
+        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        goto fail;
+    }
+    int64_t ids[1024];
+    size_t n = 0;
+    while (n < 1024 && sqlite3_step(st) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++) {
+        char why[512];
+        if (s_load_plan(self, ids[i], why, sizeof why) != 0)
+            log_error("planner: plan %" PRId64 " not resumed: %s", ids[i], why);
+    }
+    self->tick_timer = zloop_timer(self->loop, (size_t) self->opts.tick_ms, 0, s_on_tick, self);
+    if (self->tick_timer < 0) {
+        s_err(err, errlen, "cannot start the planner timer");
+        goto fail;
+    }
+    return self;
+fail:
+    planner_destroy(&self);
+    return NULL;
+}
+
+void planner_destroy(planner_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    planner_t *self = *self_p;
+    if (self->tick_timer >= 0)
+        zloop_timer_end(self->loop, self->tick_timer);
+    if (self->retry_timer >= 0)
+        zloop_timer_end(self->loop, self->retry_timer);
+    for (size_t i = 0; i < self->hmc_count; i++) {
+        s_hmc_t *h = self->hmcs[i];
+        if (h->worker) {
+            zloop_reader_end(self->loop, zactor_sock(h->worker));
+            hmc_worker_destroy(&h->worker);
+        }
+        free(h->systems);
+        free(h->partitions);
+        free(h);
+    }
+    zlistx_destroy(&self->replies);
+    zlistx_destroy(&self->moves);
+    zlistx_destroy(&self->plans);
+    free(self);
+    *self_p = NULL;
+}
+
+int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errlen)
+{
+    plan_t *plan = plan_parse(json, strlen(json), err, errlen);
+    json_t *doc = NULL;
+    char *text = NULL;
+    int64_t id = -1;
+    if (!plan)
+        return -1;
+    if (!s_hmc_find(self, plan->hmc)) {
+        s_err(err, errlen, "hmc: '%s' is not an HMC of the collector configuration", plan->hmc);
+        goto done;
+    }
+    if (s_db_busy(self)) {
+        //  Only the loop thread calls this; a batch is open only inside its callbacks.
+        s_err(err, errlen, "database busy, try again");
+        goto done;
+    }
+    doc = plan_to_json(plan);
+    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (!text) {
+        s_err(err, errlen, "out of memory");
+        goto done;
+    }
+    int64_t now = clock_wall_ms();
+    if (store_begin(self->store) != 0) {
+        s_err(err, errlen, "database: %s", store_error(self->store));
+        goto done;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db, "INSERT INTO plans (name, hmc, doc, state, created_ms)"
+                                     " VALUES (?, ?, ?, 'ready', ?)", -1, &st, NULL) != SQLITE_OK)
+        goto db_fail;
+    sqlite3_bind_text(st, 1, plan->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, plan->hmc, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto db_fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    id = sqlite3_last_insert_rowid(self->db);
+    if (sqlite3_prepare_v2(self->db, "INSERT INTO moves (plan_id, position, partition, route, state,"
+                                     " updated_ms) VALUES (?, ?, ?, ?, 'pending', ?)", -1, &st, NULL)
+        != SQLITE_OK)
+        goto db_fail;
+    for (size_t i = 0; i < plan->move_count; i++) {
+        json_t *route = json_array();
+        for (size_t h = 0; h < plan->moves[i].hop_count; h++)
+            json_array_append_new(route, json_string(plan->moves[i].hops[h]));
+        char *route_text = json_dumps(route, JSON_COMPACT);
+        json_decref(route);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (int64_t) i);
+        sqlite3_bind_text(st, 3, plan->moves[i].partition, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, route_text ? route_text : "[]", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, now);
+        int rc = sqlite3_step(st);
+        free(route_text);
+        if (rc != SQLITE_DONE)
+            goto db_fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (store_commit(self->store) != 0) {
+        s_err(err, errlen, "database: %s", store_error(self->store));
+        id = -1;
+        goto done;
+    }
+    s_audit(self, "submit", plan->name, "ok", NULL);
+    if (s_load_plan(self, id, err, errlen) != 0)
+        id = -1;
+    goto done;
+db_fail:
+    if (sqlite3_extended_errcode(self->db) == SQLITE_CONSTRAINT_UNIQUE)
+        s_err(err, errlen, "a plan named %s exists already", plan->name);
+    else
+        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+    sqlite3_finalize(st);
+    store_rollback(self->store);
+    id = -1;
+done:
+    free(text);
+    json_decref(doc);
+    plan_destroy(&plan);
+    return id;
+}
+
+static int s_transition(planner_t *self, int64_t plan_id, const char *const *from, size_t nfrom,
+                        const char *to, const char *action, char *err, size_t errlen)
+{
+    s_plan_t *p = s_plan_find(self, plan_id);
+    if (!p) {
+        s_err(err, errlen, "no plan %" PRId64 " is loaded", plan_id);
+        return -1;
+    }
+    if (!s_in(p->state, from, nfrom)) {
+        s_err(err, errlen, "plan %s is %s: cannot %s it", p->plan->name, p->state, action);
+        return -1;
+    }
+    if (s_db_busy(self)) {
+        s_err(err, errlen, "database busy, try again");
+        return -1;
+    }
+    if (s_plan_set(self, p, to) != 0) {
+        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        return -1;
+    }
+    s_audit(self, action, p->plan->name, to, NULL);
+    return 0;
+}
+
+int planner_start(planner_t *self, int64_t plan_id, char *err, size_t errlen)
+{
+    return s_transition(self, plan_id, (const char *[]){"ready", "paused"}, 2, "running", "start",
+                        err, errlen);
+}
+
+int planner_pause(planner_t *self, int64_t plan_id, char *err, size_t errlen)
+{
+    return s_transition(self, plan_id, (const char *[]){"running"}, 1, "paused", "pause", err, errlen);
+}
+
+int planner_abort(planner_t *self, int64_t plan_id, char *err, size_t errlen)
+{
+    return s_transition(self, plan_id, (const char *[]){"ready", "running", "paused"}, 3, "aborted",
+                        "abort", err, errlen);
+}
+
+json_t *planner_plan_json(planner_t *self, int64_t plan_id)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *out = NULL;
+    if (sqlite3_prepare_v2(self->db, "SELECT id, name, hmc, state, created_ms, started_ms,"
+                                     " finished_ms, message, doc FROM plans WHERE id = ?", -1, &st, NULL)
+        != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, plan_id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto fail;
+    out = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t) sqlite3_column_int64(st, 0),
+                    "name", (const char *) sqlite3_column_text(st, 1),
+                    "hmc", (const char *) sqlite3_column_text(st, 2),
+                    "state", (const char *) sqlite3_column_text(st, 3),
+                    "created_ms", (json_int_t) sqlite3_column_int64(st, 4),
+                    "started_ms", (json_int_t) sqlite3_column_int64(st, 5),
+                    "finished_ms", (json_int_t) sqlite3_column_int64(st, 6),
+                    "message", (const char *) sqlite3_column_text(st, 7));
+    if (!out)
+        goto fail;
+    json_object_set_new(out, "plan", json_loads((const char *) sqlite3_column_text(st, 8), 0, NULL));
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT id, position, partition, route, hop, state, job_id, job_op,"
+                           " submissions, source, started_ms, finished_ms, outage_ms, checks, message"
+                           " FROM moves WHERE plan_id = ? ORDER BY position", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, plan_id);
+    json_t *moves = json_array();
+    json_object_set_new(out, "moves", moves);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char job_id[64], job_op[32], source[HMC_NAME_SIZE];
+        s_col(st, 6, job_id, sizeof job_id);
+        s_col(st, 7, job_op, sizeof job_op);
+        s_col(st, 9, source, sizeof source);
+        json_t *m = json_pack("{s:I, s:I, s:s, s:o?, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o?, s:s}",
+                              "id", (json_int_t) sqlite3_column_int64(st, 0),
+                              "position", (json_int_t) sqlite3_column_int64(st, 1),
+                              "partition", (const char *) sqlite3_column_text(st, 2),
+                              "route", json_loads((const char *) sqlite3_column_text(st, 3), 0, NULL),
+                              "hop", (json_int_t) sqlite3_column_int64(st, 4),
+                              "state", (const char *) sqlite3_column_text(st, 5),
+                              "job_id", job_id, "job_op", job_op,
+                              "submissions", (json_int_t) sqlite3_column_int64(st, 8),
+                              "source", source,
+                              "started_ms", (json_int_t) sqlite3_column_int64(st, 10),
+                              "finished_ms", (json_int_t) sqlite3_column_int64(st, 11),
+                              "outage_ms", (json_int_t) sqlite3_column_int64(st, 12),
+                              "checks", json_loads((const char *) sqlite3_column_text(st, 13), 0, NULL),
+                              "message", (const char *) sqlite3_column_text(st, 14));
+        if (m)
+            json_array_append_new(moves, m);
+    }
+    sqlite3_finalize(st);
+    return out;
+fail:
+    sqlite3_finalize(st);
+    json_decref(out);
+    return NULL;
+}

@@ -1,0 +1,93 @@
+/*  planner — runs LPM plans: one persisted state machine per move, driven by
+    zloop timers on the ingest loop, HMC calls through one hmc_worker per HMC
+    (DESIGN §5).
+
+    Move states (moves.state):
+      pending     waiting for its plan to run
+      checking    readiness of the current hop (waits while a concurrency cap
+                  of the plan, or the system's own limit, is reached)
+      validating  MigrateValidate job of the current hop
+      migrating   Migrate job of the current hop (moves.submissions counts them)
+      verifying   HMC, agent and outage checks of the current hop
+      recovering  MigrateAbort (job time-out) and / or MigrateRecover running
+      blocked     final: a readiness blocker (message says which)
+      failed      final: a job failed, timed out, or a check failed (message)
+      verified    final: every hop moved and verified
+      validated   final (validate_only plans): every hop validated, nothing moved
+      aborted     final: the plan was aborted before this move (or its next hop) started
+
+    Persistence: every transition is committed to SQLite before the action it
+    leads to (the Migrate submission counter before the Migrate). Because the
+    ingest loop batches its writes in transactions on the same connection, a
+    transition is only made while no batch is open; replies that arrive during
+    a batch wait a few ms (DESIGN §5: the planner shares the collector thread).
+
+    Restart: planner_new() loads plans that are running, paused or aborted with
+    moves not final. A job id found in the row is polled again; a Migrate
+    without a job id but with submissions > 0 is resolved from a fresh HMC
+    inventory (all partitions, GET .../LogicalPartition): still migrating ->
+    wait; on the hop's target -> verifying; on the source and Not_Migrating ->
+    submitted again. A Migrate is never sent twice for a hop otherwise.
+
+    Pause: no new step starts (no readiness check, no new job); jobs in flight
+    are polled to their end and verified. Abort: pending and checking moves end
+    aborted; hops already validating / migrating are let finish (a MigrateAbort
+    late in the copy does nothing on a real HMC and an aborted copy just wastes
+    it), then the move ends verified when that was its last hop, else aborted. */
+#ifndef FERRY_PLANNER_H
+#define FERRY_PLANNER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmc_client.h"
+#include "ingest.h"
+
+typedef struct {
+    const char *name;           // [hmc NAME] of the collector config, named by plans
+    hmc_options_t options;      // session options (strings borrowed for planner_new only)
+} planner_hmc_t;
+
+//  Zero-initialise, then fill; 0 means the default shown.
+typedef struct {
+    const planner_hmc_t *hmcs;  // HMCs (borrowed for planner_new only)
+    size_t hmc_count;
+    int tick_ms;                // state machine period; 200
+    uint32_t fast_heartbeat_ms; // agent heartbeat during a move window; 50
+    uint32_t window_ms;         // move window length asked of the agent; 600000
+    int64_t verify_timeout_ms;  // wait for the agent-side checks; 30000
+    int64_t job_timeout_ms;     // per hop Migrate job; 4 h
+    int64_t inventory_ms;       // HMC inventory refresh while moves run; 1000
+} planner_options_t;
+
+typedef struct _planner_t planner_t;
+
+//  Start one worker per HMC and the timers on ingest_loop(ingest), load the
+//  plans left running. ingest borrowed for the life of the planner. NULL with
+//  a message in err on failure.
+planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *err, size_t errlen);
+
+//  Stop the workers (blocks for the request in flight), free; NULLs *self_p.
+void planner_destroy(planner_t **self_p);
+
+//  Parse and store a plan (state "ready", moves "pending"). The plan id, or
+//  -1 with a message in err (parse problems, unknown HMC, name taken).
+int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errlen);
+
+//  ready | paused -> running. 0 / -1 with a message.
+int planner_start(planner_t *self, int64_t plan_id, char *err, size_t errlen);
+
+//  running -> paused. 0 / -1 with a message.
+int planner_pause(planner_t *self, int64_t plan_id, char *err, size_t errlen);
+
+//  ready | running | paused -> aborted (see above). 0 / -1 with a message.
+int planner_abort(planner_t *self, int64_t plan_id, char *err, size_t errlen);
+
+//  {id, name, hmc, state, created_ms, started_ms, finished_ms, message, plan,
+//   moves: [{id, position, partition, route, hop, state, job_id, job_op,
+//   submissions, source, started_ms, finished_ms, outage_ms, checks, message}]}
+//  New reference, NULL when no such plan.
+json_t *planner_plan_json(planner_t *self, int64_t plan_id);
+
+#endif
