@@ -36,7 +36,7 @@ void it_path(it_env_t *env, char *out, size_t size, const char *name)
     }
 }
 
-static int s_free_port(void)
+int it_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -105,7 +105,7 @@ void it_setup(it_env_t *env)
     if (!mkdtemp(env->dir))
         s_die("mkdtemp");
     snprintf(env->bin, sizeof env->bin, "%s", FERRY_BIN_DIR);
-    env->port = s_free_port();
+    env->port = it_free_port();
     snprintf(env->endpoint, sizeof env->endpoint, "tcp://127.0.0.1:%d", env->port);
     it_path(env, env->db, sizeof env->db, "ferry.db");
     it_path(env, env->allowed, sizeof env->allowed, "agents.d");

@@ -24,6 +24,9 @@ typedef struct {
     int proc_count;             // entries in procs
 } it_env_t;
 
+//  A TCP port on 127.0.0.1 nobody listens on right now.
+int it_free_port(void);
+
 //  Temp dir, collector key, allowed dir, free port. Aborts the test on failure.
 void it_setup(it_env_t *env);
 
