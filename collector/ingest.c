@@ -683,6 +683,11 @@ int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out)
     return 0;
 }
 
+int ingest_flush(ingest_t *self)
+{
+    return s_batch_commit(self);
+}
+
 store_t *ingest_store(ingest_t *self) { return self->store; }
 zloop_t *ingest_loop(ingest_t *self) { return self->loop; }
 

@@ -75,6 +75,11 @@ void ingest_window_close(ingest_t *self, const char *key);
 //  Fill out for the agent with key. -1 when the key is unknown to the store.
 int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out);
 
+//  Commit the batch now (and ack it) if one is open, so another module on
+//  this thread (the planner) can write through the shared connection at
+//  once instead of waiting for batch_wait. 0 / -1 when the commit failed.
+int ingest_flush(ingest_t *self);
+
 //  The store this loop writes through (borrowed): other modules on the same
 //  thread (the planner) use it, never another thread.
 store_t *ingest_store(ingest_t *self);

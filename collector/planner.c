@@ -108,6 +108,11 @@ static void s_err(char *err, size_t errlen, const char *fmt, ...)
 //  connection: a write now would be committed (or rolled back) with it.
 static bool s_db_busy(planner_t *self)
 {
+    //  The batch is committed (and acked) now rather than waited for: a
+    //  planner transition must not sit behind batch_wait, nor an API command
+    //  fail because agents happen to be reporting.
+    if (sqlite3_get_autocommit(self->db) == 0)
+        ingest_flush(self->ingest);
     return sqlite3_get_autocommit(self->db) == 0;
 }
 
@@ -735,7 +740,13 @@ static void s_tick_now(planner_t *self)
             wanted = m->plan->hmc == h && !s_final(m->state) && strcmp(m->state, "pending") != 0;
         for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
             wanted = m->plan->hmc == h && strcmp(m->plan->state, "running") == 0 && !s_final(m->state);
-        if (!wanted || h->inv_busy || (h->inv_gen && now - h->inv_at_ms < self->opts.inventory_ms))
+        //  A move that just finished its job waits for an inventory taken
+        //  after it: ask at once rather than at the next period (verify latency).
+        bool waiting = false;
+        for (s_move_t *m = zlistx_first(self->moves); m && !waiting; m = zlistx_next(self->moves))
+            waiting = m->plan->hmc == h && m->want_gen > h->inv_sent;
+        if (!wanted || h->inv_busy
+            || (!waiting && h->inv_gen && now - h->inv_at_ms < self->opts.inventory_ms))
             continue;
         hmc_request_t *req = hmc_request_new(HMC_REQ_INVENTORY, h->inv_sent + 1, NULL);
         if (req && hmc_worker_send(h->worker, &req) == 0) {
@@ -962,7 +973,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     self->opts.hmcs = NULL;
     self->tick_timer = self->retry_timer = -1;
     if (!self->opts.tick_ms)
-        self->opts.tick_ms = 200;
+        self->opts.tick_ms = 100;
     if (!self->opts.fast_heartbeat_ms)
         self->opts.fast_heartbeat_ms = 50;
     if (!self->opts.window_ms)

@@ -53,7 +53,7 @@ typedef struct {
 typedef struct {
     const planner_hmc_t *hmcs;  // HMCs (borrowed for planner_new only)
     size_t hmc_count;
-    int tick_ms;                // state machine period; 200
+    int tick_ms;                // state machine period; 100
     uint32_t fast_heartbeat_ms; // agent heartbeat during a move window; 50
     uint32_t window_ms;         // move window length asked of the agent; 600000
     int64_t verify_timeout_ms;  // wait for the agent-side checks; 30000

@@ -147,6 +147,8 @@ static const char *const s_migrations[] = {
     "  updated_ms INTEGER NOT NULL,"
     "  UNIQUE (plan_id, position));"
     "CREATE INDEX moves_state ON moves(state);"
+    //  The planner finds a partition's agent by the name in its facts.
+    "CREATE INDEX facts_partition ON facts_current(json_extract(json, '$.partition.name'));"
     "CREATE TABLE audit ("
     "  id INTEGER PRIMARY KEY,"
     "  time_ms INTEGER NOT NULL,"
