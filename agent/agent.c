@@ -394,8 +394,10 @@ static int s_on_heartbeat(zloop_t *loop, int timer_id, void *arg)
     hb.interval_ms = (uint32_t) self->heartbeat_cur_ms;
     hb.stall_ms = self->stall_ms;
     hb.tick = ++self->tick;
-    agent_link_heartbeat(self->link, &hb);
-    self->stall_ms = 0;
+    //  A stall seen while the collector was away goes out with the first
+    //  heartbeat that reaches it.
+    if (agent_link_heartbeat(self->link, &hb))
+        self->stall_ms = 0;
     if (self->fast_until_ms && clock_mono_ms() >= self->fast_until_ms) {
         self->fast_until_ms = 0;
         log_info("move window over: heartbeat back to %" PRId64 " ms", self->opts->heartbeat_ms);

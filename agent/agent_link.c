@@ -363,10 +363,10 @@ uint64_t agent_link_send(agent_link_t *self, Ferry__Envelope *env, spool_class_t
     return seq;
 }
 
-void agent_link_heartbeat(agent_link_t *self, Ferry__Heartbeat *hb)
+bool agent_link_heartbeat(agent_link_t *self, Ferry__Heartbeat *hb)
 {
     if (!self->connected)
-        return;
+        return false;
     spool_t *spool = self->opts->spool;
     Ferry__Envelope env;
     codec_envelope_init(&env, 0);
@@ -378,8 +378,7 @@ void agent_link_heartbeat(agent_link_t *self, Ferry__Heartbeat *hb)
     env.heartbeat = hb;
     size_t size;
     uint8_t *data = s_encode(self, &env, &size);
-    if (data)
-        s_send_frame(self, data, size);
+    return data && s_send_frame(self, data, size) > 0;
 }
 
 bool agent_link_connected(agent_link_t *self) { return self->connected; }

@@ -48,8 +48,9 @@ void agent_link_destroy(agent_link_t **self_p);
 uint64_t agent_link_send(agent_link_t *self, Ferry__Envelope *env, spool_class_t cls);
 
 //  Send a heartbeat (unsequenced, never spooled: a stale one is meaningless).
-//  The link fills unacked/spool figures. Dropped silently when disconnected.
-void agent_link_heartbeat(agent_link_t *self, Ferry__Heartbeat *hb);
+//  The link fills unacked/spool figures. Returns false when it could not go
+//  out (disconnected, socket full): the caller keeps its figures for the next.
+bool agent_link_heartbeat(agent_link_t *self, Ferry__Heartbeat *hb);
 
 //  True between a completed CURVE handshake and the next disconnect.
 bool agent_link_connected(agent_link_t *self);

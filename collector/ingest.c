@@ -656,12 +656,32 @@ int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32
     o->max_stall_ms = 0;
     o->lpm_phases = 0;
     o->serial_changed = false;
+    o->resumed = false;
     peer->last_frame_mono_ms = 0;
     peer->config_fast_ms = fast_ms;
     peer->config_for_ms = for_ms;
     peer->config_pending = true;
     if (peer->rid_len)
         s_send_config(self, peer);
+    return 0;
+}
+
+int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms,
+                         int64_t start_ms, const char *boot_id, const char *serial,
+                         unsigned phases)
+{
+    if (ingest_window_open(self, key, fast_ms, for_ms) != 0)
+        return -1;
+    peer_t *peer = zhashx_lookup(self->peers, key);
+    ingest_observation_t *o = &peer->seen;
+    o->window_start_ms = start_ms;
+    o->resumed = true;
+    o->lpm_phases = phases;
+    if (boot_id && boot_id[0])
+        snprintf(o->window_boot_id, sizeof o->window_boot_id, "%s", boot_id);
+    //  Until the agent speaks again, what the database knows stands in.
+    if (serial && serial[0] && !o->serial[0])
+        snprintf(o->serial, sizeof o->serial, "%s", serial);
     return 0;
 }
 

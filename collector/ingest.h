@@ -57,6 +57,7 @@ typedef struct {
     uint32_t max_stall_ms;        // largest stall the agent reported inside the window
     unsigned lpm_phases;          // INGEST_LPM_* bits of the phases reported inside the window
     bool serial_changed;          // a serial_changed event arrived inside the window
+    bool resumed;                 // reopened after a collector restart: gaps before it unknown
 } ingest_observation_t;
 
 #define INGEST_LPM_CHECK 1u
@@ -68,6 +69,14 @@ typedef struct {
 //  every fast_ms for for_ms (sent now, or with the agent's next frame when it
 //  is not connected), and start the window figures afresh. 0 / -1.
 int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms);
+
+//  Reopen a window lost with a previous collector process: as
+//  ingest_window_open, but keeping the original start, the boot id at that
+//  time, and the evidence the database kept (serial, LPM phase bits as in
+//  store_window_evidence, which match INGEST_LPM_*). Marks it resumed.
+int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms,
+                         int64_t start_ms, const char *boot_id, const char *serial,
+                         unsigned phases);
 
 //  Stop collecting window figures (they stay readable until the next open).
 void ingest_window_close(ingest_t *self, const char *key);

@@ -51,6 +51,8 @@ typedef struct {
     char agent_key[48];
     char source[HMC_NAME_SIZE];
     int64_t started_ms, finished_ms, outage_ms;
+    int64_t window_ms;              // wall clock the current hop's window opened, 0 = none
+    char window_boot_id[128];       // the agent's boot id then
     json_t *checks;                 // array, one array of checks per hop
     char message[1024];
     // ------------------------------------------------- in memory only
@@ -176,12 +178,14 @@ static int s_save(planner_t *self, s_move_t *m)
     int rc = s_exec(self, NULL,
                     "UPDATE moves SET state = ?, hop = ?, job_id = ?, job_op = ?, submissions = ?,"
                     " agent_key = ?, source = ?, started_ms = ?, finished_ms = ?, outage_ms = ?,"
-                    " checks = ?, message = ?, updated_ms = ? WHERE id = ?",
-                    "titti" "ttiii" "ttii", m->state, (int64_t) m->hop,
+                    " checks = ?, message = ?, updated_ms = ?, window_ms = ?, window_boot_id = ?"
+                    " WHERE id = ?",
+                    "titti" "ttiii" "ttiit" "i", m->state, (int64_t) m->hop,
                     m->job_id[0] ? m->job_id : NULL, m->job_op[0] ? m->job_op : NULL,
                     (int64_t) m->submissions, m->agent_key[0] ? m->agent_key : NULL,
                     m->source[0] ? m->source : NULL, m->started_ms, m->finished_ms, m->outage_ms,
-                    checks ? checks : "[]", m->message, clock_wall_ms(), m->id);
+                    checks ? checks : "[]", m->message, clock_wall_ms(), m->window_ms,
+                    m->window_boot_id[0] ? m->window_boot_id : NULL, m->id);
     free(checks);
     return rc;
 }
@@ -406,17 +410,25 @@ static void s_check(planner_t *self, s_move_t *m)
 //  Count the Migrate, persist, open the window, then submit.
 static void s_migrate(planner_t *self, s_move_t *m)
 {
+    //  The window opens first so that its start and the boot id at that
+    //  moment are persisted with the transition: a restarted collector needs
+    //  them to verify the hop.
+    if (m->agent_key[0] && !m->window) {
+        ingest_observation_t obs;
+        if (ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
+                               self->opts.window_ms) == 0
+            && ingest_observe(self->ingest, m->agent_key, &obs) == 0) {
+            m->window = true;
+            m->window_ms = obs.window_start_ms;
+            snprintf(m->window_boot_id, sizeof m->window_boot_id, "%s", obs.window_boot_id);
+        }
+    }
     m->submissions++;
     m->job_id[0] = '\0';
     snprintf(m->job_op, sizeof m->job_op, "Migrate");
     if (s_set(self, m, "migrating", "%s", "") != 0) {
         m->submissions--;
         return;
-    }
-    if (m->agent_key[0] && !m->window) {
-        if (ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
-                               self->opts.window_ms) == 0)
-            m->window = true;
     }
     m->job_started_mono = clock_mono_ms();
     m->resolve = false;
@@ -499,9 +511,19 @@ static void s_verify(planner_t *self, s_move_t *m)
     if (outage < 0)
         outage = 0;
     int64_t budget = m->plan->plan->outage_budget_ms;
-    snprintf(d, sizeof d, "outage %" PRId64 " ms (gap %" PRId64 ", stall %u), budget %" PRId64 " ms",
-             outage, obs.max_gap_ms, obs.max_stall_ms, budget);
-    ok = seen && (budget <= 0 || outage <= budget);
+    if (obs.resumed) {
+        //  The blackout may have happened while no collector was listening:
+        //  say so rather than report a figure that would look measured.
+        snprintf(d, sizeof d, "not measured: the collector restarted during the move window"
+                 " (after it: gap %" PRId64 " ms, stall %u ms)", obs.max_gap_ms, obs.max_stall_ms);
+        outage = -1;
+        ok = seen;
+    }
+    else {
+        snprintf(d, sizeof d, "outage %" PRId64 " ms (gap %" PRId64 ", stall %u), budget %" PRId64
+                 " ms", outage, obs.max_gap_ms, obs.max_stall_ms, budget);
+        ok = seen && (budget <= 0 || outage <= budget);
+    }
     json_array_append_new(checks, s_check_json("outage", ok, d));
     all &= ok;
     if (!all && clock_mono_ms() < m->verify_deadline) {
@@ -896,7 +918,8 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
     }
     if (sqlite3_prepare_v2(self->db,
                            "SELECT id, position, state, hop, job_id, job_op, submissions, agent_key,"
-                           " source, started_ms, finished_ms, outage_ms, checks, message"
+                           " source, started_ms, finished_ms, outage_ms, checks, message, window_ms,"
+                           " window_boot_id"
                            " FROM moves WHERE plan_id = ? ORDER BY position", -1, &st, NULL) != SQLITE_OK)
         goto db_fail;
     sqlite3_bind_int64(st, 1, id);
@@ -926,6 +949,8 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
             m->checks = json_array();
         }
         s_col(st, 13, m->message, sizeof m->message);
+        m->window_ms = sqlite3_column_int64(st, 14);
+        s_col(st, 15, m->window_boot_id, sizeof m->window_boot_id);
         m->plan = plan;
         if (m->position < 0 || (size_t) m->position >= plan->plan->move_count
             || m->hop < 0 || (size_t) m->hop >= plan->plan->moves[m->position].hop_count) {
@@ -937,12 +962,21 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
         m->job_started_mono = clock_mono_ms();   // after a restart the time-out starts afresh
         if (strcmp(m->state, "verifying") == 0)
             m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
-        //  A window lost with the previous process: ask for it again, the
-        //  figures start afresh (events already sent are not seen again).
-        if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]
-            && ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
-                                  self->opts.window_ms) == 0)
-            m->window = true;
+        //  A window lost with the previous process: reopen it from what the
+        //  database kept (start, boot id then, LPM events and serial since).
+        if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]) {
+            char serial[64], boot_id[128];
+            unsigned phases = 0;
+            int64_t since = m->window_ms ? m->window_ms : clock_wall_ms();
+            if (store_window_evidence(self->store, m->agent_key, since, serial, sizeof serial,
+                                      boot_id, sizeof boot_id, &phases) != 0)
+                serial[0] = boot_id[0] = '\0';
+            if (ingest_window_resume(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
+                                     self->opts.window_ms, since,
+                                     m->window_boot_id[0] ? m->window_boot_id : boot_id, serial,
+                                     phases) == 0)
+                m->window = true;
+        }
         zlistx_add_end(self->moves, m);
     }
     sqlite3_finalize(st);

@@ -142,6 +142,8 @@ static const char *const s_migrations[] = {
     "  started_ms INTEGER,"
     "  finished_ms INTEGER,"
     "  outage_ms INTEGER,"                      /* largest measured outage over the hops */
+    "  window_ms INTEGER,"                      /* wall clock the current hop's move window opened */
+    "  window_boot_id TEXT,"                    /* the agent's boot id then (no reboot allowed) */
     "  checks TEXT NOT NULL DEFAULT '[]',"      /* JSON: per hop, each check and its result */
     "  message TEXT NOT NULL DEFAULT '',"
     "  updated_ms INTEGER NOT NULL,"
@@ -1052,3 +1054,49 @@ int store_agent_by_partition(store_t *self, const char *partition, char *key, ch
 }
 
 sqlite3 *store_db(store_t *self) { return self->db; }
+
+int store_window_evidence(store_t *self, const char *key, int64_t since_ms, char *serial,
+                          size_t serial_size, char *boot_id, size_t boot_size, unsigned *phases)
+{
+    serial[0] = boot_id[0] = '\0';
+    *phases = 0;
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(self->db,
+                                "SELECT json_extract(f.json, '$.system.serial'),"
+                                " coalesce(json_extract(f.json, '$.boot_id'), a.boot_id)"
+                                " FROM agents a LEFT JOIN facts_current f ON f.agent_id = a.id"
+                                " WHERE a.key = ?1", -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return s_fail(self, "window evidence");
+    s_bind_text(stmt, 1, key);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *text = (const char *) sqlite3_column_text(stmt, 0);
+        snprintf(serial, serial_size, "%s", text ? text : "");
+        text = (const char *) sqlite3_column_text(stmt, 1);
+        snprintf(boot_id, boot_size, "%s", text ? text : "");
+    }
+    sqlite3_finalize(stmt);
+    rc = sqlite3_prepare_v2(self->db,
+                            "SELECT e.kind, json_extract(e.attrs_json, '$.phase'),"
+                            " json_extract(e.attrs_json, '$.new')"
+                            " FROM events e JOIN agents a ON a.id = e.agent_id"
+                            " WHERE a.key = ?1 AND e.stored_ms >= ?2 AND e.kind IN"
+                            " ('lpm_phase', 'serial_changed') ORDER BY e.id", -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return s_fail(self, "window evidence");
+    s_bind_text(stmt, 1, key);
+    sqlite3_bind_int64(stmt, 2, since_ms);
+    static const char *const names[] = { "check", "pre", "post", "posterror" };
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *kind = (const char *) sqlite3_column_text(stmt, 0);
+        const char *phase = (const char *) sqlite3_column_text(stmt, 1);
+        const char *new_serial = (const char *) sqlite3_column_text(stmt, 2);
+        if (kind && strcmp(kind, "serial_changed") == 0 && new_serial)
+            snprintf(serial, serial_size, "%s", new_serial);
+        for (unsigned i = 0; phase && i < 4; i++)
+            if (strcmp(phase, names[i]) == 0)
+                *phases |= 1u << i;
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}

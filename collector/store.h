@@ -109,6 +109,14 @@ int store_prune(store_t *self, int64_t now_ms);
 //  caller frees; NULL when facts_p is NULL). 0 found, 1 none, -1 error.
 int store_agent_by_partition(store_t *self, const char *partition, char *key, char **facts_p);
 
+//  What the database holds about an agent's move window after a collector
+//  restart lost the in-memory one: the latest serial (facts, then any
+//  serial_changed since since_ms), boot id, and the LPM phases reported
+//  since since_ms as bits 1 << (check, pre, post, posterror). key borrowed;
+//  outputs are the caller's buffers. 0 / -1.
+int store_window_evidence(store_t *self, const char *key, int64_t since_ms, char *serial,
+                          size_t serial_size, char *boot_id, size_t boot_size, unsigned *phases);
+
 //  The connection, for modules on the collector thread that keep tables of
 //  their own (the planner: plans, moves, audit). Borrowed; never share it
 //  with another thread.
