@@ -635,10 +635,15 @@ static void s_system(const s_item_t *item, size_t index, hmc_system_t *sys, hmc_
 
 static const char *const s_system_locals[] = {"ManagedSystem", NULL};
 
-int hmc_parse_systems(const char *text, size_t len, hmc_system_t **systems_p, size_t *count_p,
-                      hmc_xml_diag_t *diag)
+//  Fills one element of a parsed list (a system or a partition).
+typedef void (s_fill_fn)(const s_item_t *item, size_t index, void *out, hmc_xml_diag_t *diag);
+
+//  The shared shape of the list parsers: the objects named by locals, each
+//  filled by fill into a calloc'd array of elem_size elements.
+static int s_parse_list(const char *text, size_t len, const char *const *locals, size_t elem_size,
+                        s_fill_fn *fill, void **array_p, size_t *count_p, hmc_xml_diag_t *diag)
 {
-    *systems_p = NULL;
+    *array_p = NULL;
     *count_p = 0;
     xmlNode *root;
     xmlDoc *doc = s_read(text, len, &root, diag);
@@ -647,20 +652,35 @@ int hmc_parse_systems(const char *text, size_t len, hmc_system_t **systems_p, si
     s_item_t *items = NULL;
     size_t count = 0;
     int rc = -1;
-    if (s_items(root, HMC_NS_UOM, s_system_locals, &items, &count, diag) != 0)
+    if (s_items(root, HMC_NS_UOM, locals, &items, &count, diag) != 0)
         goto done;
-    hmc_system_t *systems = count ? calloc(count, sizeof *systems) : NULL;
-    if (count && !systems) {
+    char *array = count ? calloc(count, elem_size) : NULL;
+    if (count && !array) {
         s_fail(diag, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < count; i++)
-        s_system(&items[i], i, &systems[i], diag);
-    *systems_p = systems, *count_p = count;
+        fill(&items[i], i, array + i * elem_size, diag);
+    *array_p = array, *count_p = count;
     rc = 0;
 done:
     free(items);
     xmlFreeDoc(doc);
+    return rc;
+}
+
+static void s_fill_system(const s_item_t *item, size_t index, void *out, hmc_xml_diag_t *diag)
+{
+    s_system(item, index, out, diag);
+}
+
+int hmc_parse_systems(const char *text, size_t len, hmc_system_t **systems_p, size_t *count_p,
+                      hmc_xml_diag_t *diag)
+{
+    void *array = NULL;
+    int rc = s_parse_list(text, len, s_system_locals, sizeof(hmc_system_t), s_fill_system, &array,
+                          count_p, diag);
+    *systems_p = array;
     return rc;
 }
 
@@ -744,32 +764,18 @@ static void s_partition(const s_item_t *item, size_t index, hmc_partition_t *par
 
 static const char *const s_partition_locals[] = {"LogicalPartition", "VirtualIOServer", NULL};
 
+static void s_fill_partition(const s_item_t *item, size_t index, void *out, hmc_xml_diag_t *diag)
+{
+    s_partition(item, index, out, diag);
+}
+
 int hmc_parse_partitions(const char *text, size_t len, hmc_partition_t **partitions_p,
                          size_t *count_p, hmc_xml_diag_t *diag)
 {
-    *partitions_p = NULL;
-    *count_p = 0;
-    xmlNode *root;
-    xmlDoc *doc = s_read(text, len, &root, diag);
-    if (!doc)
-        return -1;
-    s_item_t *items = NULL;
-    size_t count = 0;
-    int rc = -1;
-    if (s_items(root, HMC_NS_UOM, s_partition_locals, &items, &count, diag) != 0)
-        goto done;
-    hmc_partition_t *parts = count ? calloc(count, sizeof *parts) : NULL;
-    if (count && !parts) {
-        s_fail(diag, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < count; i++)
-        s_partition(&items[i], i, &parts[i], diag);
-    *partitions_p = parts, *count_p = count;
-    rc = 0;
-done:
-    free(items);
-    xmlFreeDoc(doc);
+    void *array = NULL;
+    int rc = s_parse_list(text, len, s_partition_locals, sizeof(hmc_partition_t), s_fill_partition,
+                          &array, count_p, diag);
+    *partitions_p = array;
     return rc;
 }
 
