@@ -64,6 +64,8 @@ typedef struct {
     uint64_t want_gen;              // an inventory at least this new is needed
     bool resolve;                   // migrating without a job id: ask the HMC
     bool window;                    // a move window is open
+    hmc_partition_t part;           // the partition as last fetched alone, for verification
+    bool part_fresh;                // part was fetched after the current check began
 } s_move_t;
 
 struct _planner_t {
@@ -472,11 +474,20 @@ static json_t *s_check_json(const char *name, bool ok, const char *detail)
 static void s_verify(planner_t *self, s_move_t *m)
 {
     s_hmc_t *h = m->plan->hmc;
-    if (h->inv_gen < m->want_gen)
+    if (h->inv_gen == 0)
         return;
+    //  The placement is read for this partition alone: waiting for a whole
+    //  inventory newer than the move made verify latency grow with the fleet.
+    if (!m->part_fresh) {
+        const hmc_partition_t *known = s_partition(h, m->move->partition);
+        if (known)
+            s_send(m, hmc_request_new(HMC_REQ_GET_PARTITION, (uint64_t) m->id, known->uuid));
+        return;
+    }
+    m->part_fresh = false;          // the next look fetches again
     const char *target = s_hop_target(m);
     const hmc_system_t *tsys = s_system_by_name(h, target);
-    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    const hmc_partition_t *part = &m->part;
     const hmc_system_t *on = part ? s_system_by_uuid(h, part->system_uuid) : NULL;
     char d[256];
     json_t *checks = json_array();
@@ -527,8 +538,7 @@ static void s_verify(planner_t *self, s_move_t *m)
     json_array_append_new(checks, s_check_json("outage", ok, d));
     all &= ok;
     if (!all && clock_mono_ms() < m->verify_deadline) {
-        json_decref(checks);
-        m->want_gen = h->inv_sent + 1;    // look again with a newer inventory
+        json_decref(checks);              // look again (a fresh GET) next tick
         return;
     }
     while (json_array_size(m->checks) <= (size_t) m->hop)
@@ -707,6 +717,15 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
         }
         snprintf(m->job_id, sizeof m->job_id, "%s", req->job_id);
         s_save(self, m);             // the job id, as soon as known
+    }
+    else if (req->kind == HMC_REQ_GET_PARTITION) {
+        if (req->rc == 0 && req->partition_count == 1) {
+            m->part = req->partitions[0];
+            m->part_fresh = true;
+            s_step(self, m);         // verify at once rather than at the next tick
+        }
+        else if (req->rc != 0)
+            log_warn("planner: %s: %s", m->move->partition, req->error);
     }
     else if (req->kind == HMC_REQ_POLL) {
         if (req->rc != 0) {
