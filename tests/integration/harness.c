@@ -75,8 +75,19 @@ static pid_t s_spawn(it_env_t *env, const char *log, char *const argv[])
         errno = rc;
         s_die(path);
     }
+    //  Reuse the slot of a process already reaped: a fleet test starts far
+    //  more short commands than it keeps running, and every one still
+    //  running must be killed at teardown.
+    for (int i = 0; i < env->proc_count; i++)
+        if (env->procs[i] == 0) {
+            env->procs[i] = pid;
+            return pid;
+        }
     if (env->proc_count < IT_MAX_PROCS)
         env->procs[env->proc_count++] = pid;
+    else
+        fprintf(stderr, "harness: more than %d processes: pid %d will not be killed at teardown\n",
+                IT_MAX_PROCS, (int) pid);
     return pid;
 }
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define IT_MAX_PROCS 64
+#define IT_MAX_PROCS 256
 
 typedef struct {
     char dir[256];              // private temp directory of this test
