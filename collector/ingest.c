@@ -70,7 +70,6 @@ struct _ingest_t {
     uint64_t duplicates;            // data messages dropped as duplicates
     uint64_t bad_frames;            // frames dropped as bad
     uint64_t unauthenticated;       // frames without a User-Id (should not happen)
-    uint8_t *ack_buf;               // reusable buffer for encoded acks
 };
 
 static volatile sig_atomic_t s_reload_requested;
@@ -178,6 +177,24 @@ static peer_t *s_peer_get(ingest_t *self, const char *key)
     return peer;
 }
 
+//  Send a small collector -> agent envelope (Ack, Config) to the peer's
+//  latest connection, without blocking. True when it went out.
+static bool s_send_to(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
+{
+    uint8_t buf[128];
+    if (ferry__envelope__get_packed_size(env) > sizeof buf)
+        return false;
+    size_t size = ferry__envelope__pack(env, buf);
+    void *handle = zsock_resolve(self->router);
+    if (zmq_send(handle, peer->rid, peer->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(handle, buf, size, ZMQ_DONTWAIT) < 0) {
+        log_debug("agent %s: %s not sent: %s", peer->key, codec_body_name(env->body_case),
+                  zmq_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 static void s_send_ack(ingest_t *self, peer_t *peer)
 {
     Ferry__Envelope env;
@@ -186,14 +203,8 @@ static void s_send_ack(ingest_t *self, peer_t *peer)
     ack.seq = seqtrack_acked(peer->track);
     env.body_case = FERRY__ENVELOPE__BODY_ACK;
     env.ack = &ack;
-    size_t size = ferry__envelope__pack(&env, self->ack_buf);
-    void *handle = zsock_resolve(self->router);
-    if (zmq_send(handle, peer->rid, peer->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
-        || zmq_send(handle, self->ack_buf, size, ZMQ_DONTWAIT) < 0) {
-        log_debug("agent %s: ack %" PRIu64 " not sent: %s", peer->key, ack.seq, zmq_strerror(errno));
-        return;
-    }
-    peer->acked_sent = ack.seq;
+    if (s_send_to(self, peer, &env))
+        peer->acked_sent = ack.seq;
 }
 
 //  Commit the open batch (or roll it back after a failed write), then ack.
@@ -280,11 +291,7 @@ static void s_send_config(ingest_t *self, peer_t *peer)
     config.fast_for_ms = peer->config_for_ms;
     env.body_case = FERRY__ENVELOPE__BODY_CONFIG;
     env.config = &config;
-    uint8_t buf[64];
-    size_t size = ferry__envelope__pack(&env, buf);
-    void *handle = zsock_resolve(self->router);
-    if (zmq_send(handle, peer->rid, peer->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
-        && zmq_send(handle, buf, size, ZMQ_DONTWAIT) >= 0)
+    if (s_send_to(self, peer, &env))
         peer->config_pending = false;
 }
 
@@ -592,7 +599,6 @@ ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen)
     self->batch_timer = -1;
     self->peers = zhashx_new();
     zhashx_set_destructor(self->peers, s_peer_free);
-    self->ack_buf = malloc(64);
     self->cert = keys_load_secret(opts->cert_path, err, errlen);
     if (!self->cert)
         goto fail;
@@ -729,7 +735,6 @@ void ingest_destroy(ingest_t **self_p)
     zcert_destroy(&self->cert);
     store_destroy(&self->store);
     free(self->batch_peers);
-    free(self->ack_buf);
     free(self);
     *self_p = NULL;
 }
