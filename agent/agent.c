@@ -227,6 +227,25 @@ static void s_refresh_facts(agent_t *self, const char *detected_by)
     zsock_send(self->facts_worker, "ss", "COLLECT", detected_by);
 }
 
+//  New facts (owned; NULL is fine): events for what changed, and the facts
+//  sent when they changed or when the resend period is over.
+static void s_take_facts(agent_t *self, json_t *facts, const char *detected_by)
+{
+    if (!facts)
+        return;
+    s_send_events(self, watch_facts(self->watch, facts, detected_by));
+    char *digest = platform_facts_digest(facts);
+    bool changed = !self->facts_digest || !digest || strcmp(digest, self->facts_digest) != 0;
+    if (changed || clock_mono_ms() - self->facts_sent_ms >= self->opts->facts_resend_ms) {
+        s_send_facts(self, facts, digest);
+        free(self->facts_digest);
+        self->facts_digest = digest;
+    }
+    else
+        free(digest);
+    json_decref(facts);
+}
+
 //  A re-read is back: events for what changed, facts sent when they changed
 //  or when the resend period is over.
 static int s_on_facts_done(zloop_t *loop, zsock_t *reader, void *arg)
@@ -237,21 +256,8 @@ static int s_on_facts_done(zloop_t *loop, zsock_t *reader, void *arg)
     char *detected_by = NULL;
     if (zsock_recv(reader, "ps", &pointer, &detected_by) != 0)
         return 0;
-    json_t *facts = pointer;
     self->facts_busy = false;
-    if (facts) {
-        s_send_events(self, watch_facts(self->watch, facts, detected_by));
-        char *digest = platform_facts_digest(facts);
-        bool changed = !self->facts_digest || !digest || strcmp(digest, self->facts_digest) != 0;
-        if (changed || clock_mono_ms() - self->facts_sent_ms >= self->opts->facts_resend_ms) {
-            s_send_facts(self, facts, digest);
-            free(self->facts_digest);
-            self->facts_digest = digest;
-        }
-        else
-            free(digest);
-        json_decref(facts);
-    }
+    s_take_facts(self, pointer, detected_by);
     zstr_free(&detected_by);
     if (self->facts_again[0]) {
         char again[64];
@@ -560,12 +566,7 @@ static int s_start(agent_t *self, char *err, size_t errlen)
     log_info("agent %s on %s (%s): reporting to %s, spool %s (%zu unacked, next seq %" PRIu64 ")",
              zcert_public_txt(self->cert), self->hostname, o->platform.platform, o->collector,
              o->spool_dir, spool_count(self->spool), spool_next_seq(self->spool));
-    if (facts) {
-        s_send_events(self, watch_facts(self->watch, facts, "start"));
-        self->facts_digest = platform_facts_digest(facts);
-        s_send_facts(self, facts, self->facts_digest);
-        json_decref(facts);
-    }
+    s_take_facts(self, facts, "start");
     metrics_t prime = { 0 };
     platform_metrics_sample(self->sampler, &prime);
     metrics_clear(&prime);
