@@ -1034,7 +1034,9 @@ static void test_migrate(void **state)
     assert_string_equal(json_string_value(json_object_get(move, "target")), "sys-b");
     json_int_t blackout = json_integer_value(json_object_get(move, "blackout_end_ms")) -
                           json_integer_value(json_object_get(move, "blackout_start_ms"));
-    assert_true(blackout >= 400 && blackout < 1500);
+    //  Never shorter than configured; the upper bound only catches a lost
+    //  SIGCONT, with room for a loaded 2-core machine (seen: > 1.1 s late).
+    assert_true(blackout >= 400 && blackout < 5000);
     json_decref(stats);
 
     stats = s_stop(fx);
