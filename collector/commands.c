@@ -10,13 +10,6 @@ static json_t *s_error(int status, const char *message)
     return json_pack("{s:s, s:i}", "error", message, "status", status);
 }
 
-//  The planner's messages say what went wrong; the status is guessed from
-//  them only to pick the HTTP code (404 for an unknown plan, 409 otherwise).
-static json_t *s_failed(const char *err)
-{
-    return s_error(strstr(err, "no plan") || strstr(err, "not found") ? 404 : 409, err);
-}
-
 json_t *commands_handle(planner_t *planner, const char *request)
 {
     json_error_t error;
@@ -40,10 +33,19 @@ json_t *commands_handle(planner_t *planner, const char *request)
     else if (op && json_is_integer(id_value)
              && (strcmp(op, "start") == 0 || strcmp(op, "pause") == 0 || strcmp(op, "abort") == 0)) {
         int64_t id = json_integer_value(id_value);
-        int rc = strcmp(op, "start") == 0   ? planner_start(planner, id, err, sizeof err)
+        //  An unknown plan is 404; any other refusal (wrong state) a conflict.
+        json_t *plan = planner_plan_json(planner, id);
+        bool known = plan != NULL;
+        json_decref(plan);
+        int rc = -1;
+        if (!known)
+            snprintf(err, sizeof err, "no plan %lld", (long long) id);
+        else
+            rc = strcmp(op, "start") == 0   ? planner_start(planner, id, err, sizeof err)
                  : strcmp(op, "pause") == 0 ? planner_pause(planner, id, err, sizeof err)
                                             : planner_abort(planner, id, err, sizeof err);
-        reply = rc == 0 ? json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t) id) : s_failed(err);
+        reply = rc == 0 ? json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t) id)
+                        : s_error(known ? 409 : 404, err);
     }
     else
         reply = s_error(400, "unknown command (use submit, start, pause or abort)");
