@@ -40,10 +40,11 @@ static void s_partition(lpm_fixture_t *f, int i, char *conf_lines, size_t size, 
     assert_int_equal(it_run(env, "simlpar", 30000, create), 0);
     snprintf(spool, sizeof spool, "%s/%s-spool", env->dir, name);
     snprintf(pid, sizeof pid, "%s/%s.pid", env->dir, name);
-    snprintf(conf_lines, size,
+    int lines = snprintf(conf_lines, size,
              "    platform = aix\n    bin_dir = %s/bin\n    etc_root = %s\n    proc_root = %s/proc\n"
              "    pid_file = %s\n    heartbeat = 1s\n    metrics_interval = 5s\n",
              dir, dir, dir, pid);
+    assert_true(lines > 0 && (size_t) lines < size);
     const char *fault = f->opts.partition_fault[i];
     int n = snprintf(text + *used, CONF_SIZE - *used,
                      "partition\n    name = %s\n    system = P8-OLD\n    simlpar = %s\n"
