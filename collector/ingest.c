@@ -32,6 +32,8 @@ typedef struct {
     uint8_t rid[INGEST_RID_MAX];    // ROUTER routing id of the latest connection
     size_t rid_len;                 // bytes in rid
     uint64_t acked_sent;            // last seq acked to the agent
+    uint64_t acked_written;         // acked seq in the open batch or the database
+    uint64_t stream_written;        // stream id written with acked_written
     bool in_batch;                  // listed in the open batch's peers
     bool force_ack;                 // ack even if unchanged (Hello, duplicates)
     bool seen_dirty;                // last_seen changed since the last flush
@@ -57,6 +59,7 @@ struct _ingest_t {
     zloop_t *loop;                  // event loop
     zhashx_t *peers;                // key -> peer_t
     zcert_t *cert;                  // collector certificate
+    codec_arena_t *arena;           // memory of the frame being handled
     char endpoint[256];             // resolved bound endpoint, for unbind at stop
     peer_t **batch_peers;           // peers with data in the open batch
     size_t batch_peer_count;        // entries used
@@ -88,8 +91,8 @@ void ingest_options_defaults(ingest_options_t *opts)
     opts->allowed_dir = "/etc/ferry/agents.d";
     opts->database = "/var/lib/ferry/ferry.db";
     opts->max_frame = CODEC_DEFAULT_MAX_FRAME;
-    opts->batch_max = 5000;
-    opts->batch_wait_ms = 20;
+    opts->batch_max = 20000;
+    opts->batch_wait_ms = 100;
     opts->seen_flush_ms = 1000;
     opts->bad_log_period_ms = 60000;
     opts->store.sync_full = true;
@@ -121,6 +124,8 @@ static int s_peer_load_track(ingest_t *self, peer_t *peer)
     free(pending);
     peer->agent_id = state.id;
     peer->acked_sent = state.acked_seq;
+    peer->acked_written = state.acked_seq;
+    peer->stream_written = state.stream_id;
     return peer->track ? 0 : -1;
 }
 
@@ -216,6 +221,18 @@ static int s_batch_commit(ingest_t *self)
     }
     if (!self->batch_open)
         return 0;
+    //  The sequence state goes in with the rows it describes: after a crash
+    //  it says exactly which seqs are stored (metrics have no unique key).
+    for (size_t i = 0; i < self->batch_peer_count && !self->batch_failed; i++) {
+        peer_t *peer = self->batch_peers[i];
+        uint64_t acked = seqtrack_acked(peer->track), stream = seqtrack_stream(peer->track);
+        if (acked == peer->acked_written && stream == peer->stream_written)
+            continue;
+        if (store_agent_seq(self->store, peer->agent_id, stream, acked) != 0)
+            self->batch_failed = true;
+        peer->acked_written = acked;
+        peer->stream_written = stream;
+    }
     int rc = 0;
     if (!self->batch_failed && store_commit(self->store) == 0) {
         for (size_t i = 0; i < self->batch_peer_count; i++) {
@@ -353,12 +370,20 @@ static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
     }
 }
 
-static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
+static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
+                        const uint8_t *frame, size_t frame_size)
 {
     int64_t id = peer->agent_id;
     switch (env->body_case) {
-    case FERRY__ENVELOPE__BODY_METRICS:
-        return store_metrics(self->store, id, env->seq, env->sent_ms, env->metrics);
+    case FERRY__ENVELOPE__BODY_METRICS: {
+        //  Kept as received (no re-pack; fields newer than us survive).
+        const uint8_t *body = NULL;
+        size_t body_len = 0;
+        if (!codec_field_bytes(frame, frame_size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len))
+            body = NULL;
+        return store_metrics(self->store, id, env->seq, env->sent_ms, env->metrics, body,
+                             body_len);
+    }
     case FERRY__ENVELOPE__BODY_EVENT:
         return store_event(self->store, id, env->seq, env->sent_ms, clock_wall_ms(), env->event);
     case FERRY__ENVELOPE__BODY_FACTS:
@@ -370,7 +395,8 @@ static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env
     }
 }
 
-static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
+static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
+                      const uint8_t *frame, size_t frame_size)
 {
     if (env->seq == 0) {
         s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
@@ -381,7 +407,7 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
     }
-    else if (s_store_body(self, peer, env) != 0) {
+    else if (s_store_body(self, peer, env, frame, frame_size) != 0) {
         self->batch_failed = true;
     }
     else {
@@ -420,8 +446,9 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
     s_observe_frame(self, peer);
 
     Ferry__Envelope *env = NULL;
-    codec_status_t status = codec_decode(zmq_msg_data(payload), zmq_msg_size(payload),
-                                         self->opts->max_frame, CODEC_TO_COLLECTOR, &env);
+    codec_status_t status = codec_decode_in(self->arena, zmq_msg_data(payload),
+                                            zmq_msg_size(payload), self->opts->max_frame,
+                                            CODEC_TO_COLLECTOR, &env);
     if (status != CODEC_OK) {
         s_bad_frame(self, peer, status);
         return;
@@ -445,11 +472,10 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         break;
     }
     default:
-        s_on_data(self, peer, env);
+        s_on_data(self, peer, env, zmq_msg_data(payload), zmq_msg_size(payload));
         self->batch_count++;
         break;
     }
-    codec_free(env);
 }
 
 //  Read one whole message (routing id + frames). A message that is not exactly
@@ -531,12 +557,6 @@ static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
         if (store_agent_seen(self->store, peer->agent_id, peer->last_seen_ms,
                              peer->has_heartbeat ? &peer->heartbeat : NULL, peer->bad_total) != 0)
             self->batch_failed = true;
-        //  acked_seq is persisted here, not with every batch: a stale value
-        //  after a crash only means re-sent frames, which the unique keys and
-        //  the agent's first_seq floor absorb. It halves the per-batch writes.
-        if (store_agent_seq(self->store, peer->agent_id, seqtrack_stream(peer->track),
-                            seqtrack_acked(peer->track)) != 0)
-            self->batch_failed = true;
         peer->seen_dirty = false;
         peer->heartbeat.stall_ms = 0;
     }
@@ -599,6 +619,11 @@ ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen)
     self->batch_timer = -1;
     self->peers = zhashx_new();
     zhashx_set_destructor(self->peers, s_peer_free);
+    self->arena = codec_arena_new();
+    if (!self->arena) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     self->cert = keys_load_secret(opts->cert_path, err, errlen);
     if (!self->cert)
         goto fail;
@@ -734,6 +759,7 @@ void ingest_destroy(ingest_t **self_p)
     zhashx_destroy(&self->peers);
     zcert_destroy(&self->cert);
     store_destroy(&self->store);
+    codec_arena_destroy(&self->arena);
     free(self->batch_peers);
     free(self);
     *self_p = NULL;

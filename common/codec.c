@@ -4,6 +4,8 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define S_MAX_FIELD_NUMBER 0x1fffffffu     // protobuf field numbers are 1 .. 2^29-1
@@ -99,15 +101,91 @@ static bool s_unknown_fields_valid(const ProtobufCMessage *msg)
     return true;
 }
 
-codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
-                            codec_direction_t direction, Ferry__Envelope **env_p)
+// ------------------------------------------------------------------ arena
+
+#define S_ARENA_BLOCK 65536     // a metrics frame needs about 2 KiB; a facts frame more
+
+//  Memory that did not fit the block; freed at the next reset.
+typedef struct s_overflow {
+    struct s_overflow *next;
+    max_align_t data[];
+} s_overflow_t;
+
+struct _codec_arena_t {
+    ProtobufCAllocator allocator;   // what protobuf-c allocates with; data = this arena
+    size_t used;                    // bytes of block handed out since the last reset
+    s_overflow_t *overflow;         // allocations beyond the block
+    max_align_t block[S_ARENA_BLOCK / sizeof(max_align_t)]; // the reused memory
+};
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+    codec_arena_t *self = data;
+    size_t aligned = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (aligned >= size && aligned <= sizeof self->block - self->used) {
+        void *p = (char *) self->block + self->used;
+        self->used += aligned;
+        return p;
+    }
+    if (size > SIZE_MAX - sizeof(s_overflow_t))
+        return NULL;
+    s_overflow_t *big = malloc(sizeof *big + size);
+    if (!big)
+        return NULL;
+    big->next = self->overflow;
+    self->overflow = big;
+    return big->data;
+}
+
+//  Individual frees do nothing: everything goes at the next reset.
+static void s_arena_free(void *data, void *p)
+{
+    (void) data;
+    (void) p;
+}
+
+static void s_arena_reset(codec_arena_t *self)
+{
+    while (self->overflow) {
+        s_overflow_t *next = self->overflow->next;
+        free(self->overflow);
+        self->overflow = next;
+    }
+    self->used = 0;
+}
+
+codec_arena_t *codec_arena_new(void)
+{
+    codec_arena_t *self = malloc(sizeof *self);
+    if (!self)
+        return NULL;
+    self->allocator = (ProtobufCAllocator) { s_arena_alloc, s_arena_free, self };
+    self->used = 0;
+    self->overflow = NULL;
+    return self;
+}
+
+void codec_arena_destroy(codec_arena_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_arena_reset(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+// ------------------------------------------------------------------ decode
+
+static codec_status_t s_decode(ProtobufCAllocator *allocator, const uint8_t *data, size_t size,
+                               size_t max_frame, codec_direction_t direction,
+                               Ferry__Envelope **env_p)
 {
     *env_p = NULL;
     if (size == 0)
         return CODEC_ERR_EMPTY;
     if (size > max_frame)
         return CODEC_ERR_OVERSIZE;
-    Ferry__Envelope *env = ferry__envelope__unpack(NULL, size, data);
+    Ferry__Envelope *env = ferry__envelope__unpack(allocator, size, data);
     if (!env)
         return CODEC_ERR_MALFORMED;
     codec_status_t status = CODEC_OK;
@@ -120,11 +198,81 @@ codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
     else if (!codec_body_allowed(env->body_case, direction))
         status = CODEC_ERR_DIRECTION;
     if (status != CODEC_OK) {
-        ferry__envelope__free_unpacked(env, NULL);
+        if (!allocator)
+            ferry__envelope__free_unpacked(env, NULL);
         return status;
     }
     *env_p = env;
     return CODEC_OK;
+}
+
+codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
+                            codec_direction_t direction, Ferry__Envelope **env_p)
+{
+    return s_decode(NULL, data, size, max_frame, direction, env_p);
+}
+
+codec_status_t codec_decode_in(codec_arena_t *arena, const uint8_t *data, size_t size,
+                               size_t max_frame, codec_direction_t direction,
+                               Ferry__Envelope **env_p)
+{
+    s_arena_reset(arena);
+    return s_decode(&arena->allocator, data, size, max_frame, direction, env_p);
+}
+
+//  Read a base-128 varint at *pos; false when it runs past end or past 10 bytes.
+static bool s_varint(const uint8_t *data, size_t size, size_t *pos, uint64_t *value_p)
+{
+    uint64_t value = 0;
+    for (unsigned shift = 0; shift < 70 && *pos < size; shift += 7) {
+        uint8_t byte = data[(*pos)++];
+        value |= (uint64_t) (byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *value_p = value;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
+                       const uint8_t **bytes_p, size_t *len_p)
+{
+    size_t pos = 0, found = 0;
+    while (pos < size) {
+        uint64_t key, value;
+        if (!s_varint(data, size, &pos, &key))
+            return false;
+        switch (key & 7) {
+        case 0: //  varint
+            if (!s_varint(data, size, &pos, &value))
+                return false;
+            break;
+        case 1: //  64-bit
+            if (size - pos < 8)
+                return false;
+            pos += 8;
+            break;
+        case 5: //  32-bit
+            if (size - pos < 4)
+                return false;
+            pos += 4;
+            break;
+        case 2: //  length-delimited
+            if (!s_varint(data, size, &pos, &value) || value > size - pos)
+                return false;
+            if ((key >> 3) == field) {
+                *bytes_p = data + pos;
+                *len_p = (size_t) value;
+                found++;
+            }
+            pos += (size_t) value;
+            break;
+        default: //  groups (deprecated) and invalid wire types
+            return false;
+        }
+    }
+    return found == 1;
 }
 
 void codec_free(Ferry__Envelope *env)

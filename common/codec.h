@@ -42,6 +42,31 @@ const char *codec_body_name(Ferry__Envelope__BodyCase body);
 codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
                             codec_direction_t direction, Ferry__Envelope **env_p);
 
+//  Where the length-delimited field number `field` of the top-level message in
+//  data (borrowed) lies: *bytes_p points into data. True only when it occurs
+//  exactly once (protobuf merges repeated occurrences of a message field, so
+//  their bytes alone are not the decoded value) and the message is well formed.
+//  Lets a decoded frame's body be kept byte for byte instead of re-packed.
+bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
+                       const uint8_t **bytes_p, size_t *len_p);
+
+//  Memory for decoded Envelopes that is reused instead of freed: a reader that
+//  decodes one frame at a time saves a malloc/free per field (a third of
+//  the decode time of a metrics frame).
+typedef struct _codec_arena_t codec_arena_t;
+
+//  New arena; NULL when out of memory. Free with codec_arena_destroy.
+codec_arena_t *codec_arena_new(void);
+
+//  Free the arena and every Envelope in it, and NULL *self_p; safe twice.
+void codec_arena_destroy(codec_arena_t **self_p);
+
+//  codec_decode into arena: *env_p lives in the arena (never codec_free it)
+//  until the next codec_decode_in with the same arena.
+codec_status_t codec_decode_in(codec_arena_t *arena, const uint8_t *data, size_t size,
+                               size_t max_frame, codec_direction_t direction,
+                               Ferry__Envelope **env_p);
+
 //  Free an Envelope returned by codec_decode; NULL is fine.
 void codec_free(Ferry__Envelope *env);
 

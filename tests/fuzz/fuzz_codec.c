@@ -6,7 +6,10 @@
       - a body is accepted in exactly one direction;
       - a frame that decodes encodes again, that encoding decodes in the same
         direction to the same header and body case, and encodes to the same
-        bytes (the round trip is stable). */
+        bytes (the round trip is stable);
+      - decoding into an arena gives the same status and envelope;
+      - the metrics body found in the frame by codec_field_bytes lies inside it
+        and is the body the decoder produced. */
 #include "codec.h"
 
 #include <stdio.h>
@@ -23,10 +26,22 @@ static void s_fail(const char *what)
     abort();
 }
 
+static codec_arena_t *s_arena;
+
 static codec_status_t s_decode(const uint8_t *data, size_t size, size_t max,
                                codec_direction_t dir, Ferry__Envelope **env_p)
 {
     codec_status_t status = codec_decode(data, size, max, dir, env_p);
+    //  The arena decoder agrees with the malloc one (and leaks nothing).
+    if (!s_arena && !(s_arena = codec_arena_new()))
+        s_fail("out of memory");
+    Ferry__Envelope *in_arena = NULL;
+    if (codec_decode_in(s_arena, data, size, max, dir, &in_arena) != status
+        || (status == CODEC_OK
+            && (in_arena->seq != (*env_p)->seq || in_arena->body_case != (*env_p)->body_case
+                || ferry__envelope__get_packed_size(in_arena)
+                       != ferry__envelope__get_packed_size(*env_p))))
+        s_fail("arena decode differs from malloc decode");
     if ((status == CODEC_OK) != (*env_p != NULL))
         s_fail("envelope returned iff CODEC_OK");
     if (status >= CODEC_ERR_COUNT || strcmp(codec_status_name(status), "unknown") == 0)
@@ -66,6 +81,33 @@ static void s_round_trip(const Ferry__Envelope *env, codec_direction_t dir)
     free(buf1);
 }
 
+//  A body found in the frame lies inside it and is the decoded body.
+static void s_body_bytes(const Ferry__Envelope *env, const uint8_t *data, size_t size)
+{
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    if (!codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, &body, &len))
+        return;
+    if (body < data || len > size || body + len > data + size)
+        s_fail("body bytes outside the frame");
+    if (env->body_case != FERRY__ENVELOPE__BODY_METRICS)
+        return;
+    Ferry__Metrics *metrics = ferry__metrics__unpack(NULL, len, body);
+    if (!metrics)
+        s_fail("body bytes of a decoded frame do not decode");
+    size_t want = ferry__metrics__get_packed_size(env->metrics);
+    size_t got = ferry__metrics__get_packed_size(metrics);
+    uint8_t *a = malloc(want + 1), *b = malloc(got + 1);
+    if (!a || !b)
+        s_fail("out of memory");
+    if (ferry__metrics__pack(env->metrics, a) != want || ferry__metrics__pack(metrics, b) != got
+        || want != got || memcmp(a, b, want) != 0)
+        s_fail("body bytes decode to another body than the frame's");
+    free(a);
+    free(b);
+    ferry__metrics__free_unpacked(metrics, NULL);
+}
+
 static codec_status_t s_direction(const uint8_t *data, size_t size, codec_direction_t dir)
 {
     Ferry__Envelope *env, *small;
@@ -82,6 +124,7 @@ static codec_status_t s_direction(const uint8_t *data, size_t size, codec_direct
             || strcmp(codec_body_name(env->body_case), "none") == 0)
             s_fail("accepted a body not allowed in this direction");
         s_round_trip(env, dir);
+        s_body_bytes(env, data, size);
     }
     codec_free(env);
     return status;

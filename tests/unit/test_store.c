@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -163,13 +164,13 @@ static void test_create_reopen(void **state)
 {
     fixture_t *fx = *state;
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 2);
-    assert_int_equal(STORE_SCHEMA_VERSION, 2);
+    assert_int_equal(store_schema_version(fx->store), 3);
+    assert_int_equal(STORE_SCHEMA_VERSION, 3);
     store_destroy(&fx->store);
     assert_null(fx->store);
     store_destroy(&fx->store); // safe twice
 
-    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 2);
+    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 3);
     char *mode = s_query_text(fx, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
@@ -179,7 +180,7 @@ static void test_create_reopen(void **state)
                      7);
 
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 2);
+    assert_int_equal(store_schema_version(fx->store), 3);
 }
 
 static void test_migrate_from_1(void **state)
@@ -191,9 +192,68 @@ static void test_migrate_from_1(void **state)
     s_exec(fx, "DROP TABLE plans; DROP TABLE moves; DROP TABLE audit; DROP INDEX facts_partition;"
               " PRAGMA user_version = 1;");
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 2);
+    assert_int_equal(store_schema_version(fx->store), 3);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                      " AND name IN ('plans', 'moves', 'audit')"), 3);
+}
+
+//  Schema 2 -> 3: metrics lose their unique key, rows are kept, and acked_seq,
+//  which schema 2 wrote only once a second, catches up with the rows of its
+//  stream unless a gap is pending.
+static void test_migrate_from_2(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A), b = s_agent(fx->store, KEY_B);
+    store_destroy(&fx->store);
+    s_exec(fx, "DROP TABLE metrics;"
+              "CREATE TABLE metrics (agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+              " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
+              " cpu_user REAL, cpu_sys REAL, cpu_wait REAL, cpu_idle REAL, physc REAL,"
+              " mem_free_mb REAL, load1 REAL, body BLOB NOT NULL,"
+              " PRIMARY KEY (agent_id, epoch, seq));"
+              "CREATE INDEX metrics_time ON metrics(time_ms);"
+              "UPDATE agents SET epoch = 1, acked_seq = 3;"
+              "PRAGMA user_version = 2;");
+    //  Agent a: 1..6 stored, acked_seq written at 3, and an event at 7. Agent b:
+    //  1..3, 5 and 6, the last two pending above the gap at 4. A row of an old
+    //  epoch (seq 9) counts for neither.
+    char sql[512];
+    for (int seq = 1; seq <= 6; seq++) {
+        for (int i = 0; i < 2; i++) {
+            if (i == 1 && seq == 4)
+                continue;
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO metrics VALUES(%" PRId64 ", 1, %d, %d, %d, 0, 0, 0, NULL, 0, 0,"
+                     " x'08');", i == 0 ? a : b, seq, 1000 * seq, seq);
+            s_exec(fx, sql);
+        }
+    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO metrics VALUES(%" PRId64 ", 0, 9, 1, 1, 0, 0, 0, NULL, 0, 0, x'08');", a);
+    s_exec(fx, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO pending_seq VALUES(%" PRId64 ", 5), (%" PRId64 ", 6);",
+             b, b);
+    s_exec(fx, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO events(agent_id, epoch, seq, time_ms, stored_ms, kind,"
+                              " message, attrs_json) VALUES(%" PRId64 ", 1, 7, 7000, 7000, 'booted', '', '{}');",
+             a);
+    s_exec(fx, sql);
+
+    fx->store = s_open(fx, NULL);
+    assert_int_equal(store_schema_version(fx->store), 3);
+    snprintf(sql, sizeof sql, "SELECT acked_seq FROM agents WHERE id = %" PRId64, a);
+    assert_int_equal(s_query_int(fx, sql), 7);
+    snprintf(sql, sizeof sql, "SELECT acked_seq FROM agents WHERE id = %" PRId64, b);
+    assert_int_equal(s_query_int(fx, sql), 3);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 6 + 1 + 5);
+    assert_int_equal(s_query_int(fx, "SELECT sum(cpu_user) FROM metrics WHERE epoch = 1"),
+                     21 + 21 - 4);
+    //  No unique index left on metrics; the time index is back.
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                     " AND tbl_name = 'metrics'"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics_time'"),
+                     1);
 }
 
 static void test_newer_refused(void **state)
@@ -204,7 +264,7 @@ static void test_newer_refused(void **state)
     store_t *store = store_open(fx->path, NULL, err, sizeof err);
     assert_null(store);
     assert_string_equal(err,
-                        "database schema 7 is newer than this ferry-collector (2): upgrade ferry");
+                        "database schema 7 is newer than this ferry-collector (3): upgrade ferry");
     //  Left untouched.
     assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 7);
     char *mode = s_query_text(fx, "PRAGMA journal_mode");
@@ -272,19 +332,19 @@ static void test_metrics(void **state)
     assert_int_equal(store_begin(fx->store), 0);
     for (uint64_t seq = 1; seq <= 10; seq++) {
         s_sample(&s, (double) seq);
-        assert_int_equal(store_metrics(fx->store, id, seq, 1000 * (int64_t) seq, &s.metrics), 0);
+        assert_int_equal(store_metrics(fx->store, id, seq, 1000 * (int64_t) seq, &s.metrics, NULL, 0), 0);
     }
-    //  Duplicate: ignored, not an error, and the batch goes on.
-    s_sample(&s, 99.0);
-    assert_int_equal(store_metrics(fx->store, id, 5, 5000, &s.metrics), 0);
     //  No cpu part and no physc: NULL columns.
     s_sample(&s, 1.0);
     s.metrics.cpu = NULL;
-    assert_int_equal(store_metrics(fx->store, id, 11, 11000, &s.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, id, 11, 11000, &s.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
 
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 11);
     assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE seq = 5"), 5);
+    //  The store does not deduplicate metrics: its caller stores each seq once.
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                     " AND tbl_name = 'metrics' AND sql IS NULL"), 0);
     assert_int_equal(s_query_int(fx, "SELECT time_ms FROM metrics WHERE seq = 7"), 7000);
     assert_int_equal(s_query_int(fx, "SELECT load1 * 100 FROM metrics WHERE seq = 7"), 125);
     assert_int_equal(s_query_int(fx, "SELECT mem_free_mb FROM metrics WHERE seq = 7"), 4096);
@@ -320,14 +380,14 @@ static void test_unknown_agent(void **state)
     sample_t s;
     s_sample(&s, 1.0);
     assert_int_equal(store_begin(fx->store), 0);
-    assert_int_equal(store_metrics(fx->store, id + 100, 1, 1000, &s.metrics), -1);
+    assert_int_equal(store_metrics(fx->store, id + 100, 1, 1000, &s.metrics, NULL, 0), -1);
     assert_non_null(strstr(store_error(fx->store), "insert metrics: FOREIGN KEY"));
     assert_int_equal(store_agent_seen(fx->store, id + 100, 1000, NULL, 0), -1);
     assert_non_null(strstr(store_error(fx->store), "not found"));
     assert_int_equal(store_agent_seq(fx->store, id + 100, 1, 1), -1);
     assert_non_null(strstr(store_error(fx->store), "not found"));
     //  The transaction survives a failed statement.
-    assert_int_equal(store_metrics(fx->store, id, 1, 1000, &s.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, id, 1, 1000, &s.metrics, NULL, 0), 0);
     assert_int_equal(store_begin(fx->store), -1);
     assert_non_null(strstr(store_error(fx->store), "already open"));
     assert_int_equal(store_commit(fx->store), 0);
@@ -563,13 +623,12 @@ static void test_stream_change(void **state)
     s_sample(&m, 10.0);
     assert_int_equal(s_query_int(fx, "SELECT epoch FROM agents"), 1);
     assert_int_equal(store_begin(fx->store), 0);
-    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &m.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &m.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
     hello.stream_id = 4;
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_agent_hello(fx->store, a, &hello, 11000), 0);
-    assert_int_equal(store_metrics(fx->store, a, 1, 2000, &m.metrics), 0);
-    assert_int_equal(store_metrics(fx->store, a, 1, 2000, &m.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, a, 1, 2000, &m.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics WHERE seq = 1"), 2);
     assert_int_equal(s_query_int(fx, "SELECT count(DISTINCT epoch) FROM metrics"), 2);
@@ -636,7 +695,7 @@ static void test_no_transaction(void **state)
     Ferry__Hello hello;
     ferry__hello__init(&hello);
 
-    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &s.metrics), -1);
+    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &s.metrics, NULL, 0), -1);
     assert_string_equal(store_error(fx->store), "no transaction");
     assert_int_equal(store_event(fx->store, a, 2, 1000, 1000, &event), -1);
     assert_int_equal(store_facts(fx->store, a, 3, 1000, &facts), -1);
@@ -668,8 +727,8 @@ static void test_rollback(void **state)
 
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_agent_ensure(fx->store, KEY_B, 1000, &b), 0);
-    assert_int_equal(store_metrics(fx->store, a.id, 1, 1000, &s.metrics), 0);
-    assert_int_equal(store_metrics(fx->store, b.id, 1, 1000, &s.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, a.id, 1, 1000, &s.metrics, NULL, 0), 0);
+    assert_int_equal(store_metrics(fx->store, b.id, 1, 1000, &s.metrics, NULL, 0), 0);
     assert_int_equal(store_agent_seq(fx->store, a.id, 5, 1), 0);
     assert_int_equal(store_rollback(fx->store), 0);
     assert_int_equal(store_rollback(fx->store), 0); // nothing open: no-op
@@ -691,7 +750,7 @@ static void test_rollback(void **state)
 
     //  Destroy rolls back an open transaction.
     assert_int_equal(store_begin(fx->store), 0);
-    assert_int_equal(store_metrics(fx->store, a.id, 2, 1000, &s.metrics), 0);
+    assert_int_equal(store_metrics(fx->store, a.id, 2, 1000, &s.metrics, NULL, 0), 0);
     store_destroy(&fx->store);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 0);
 }
@@ -728,8 +787,8 @@ static void test_prune(void **state)
     s_sample(&s, 1.0);
     assert_int_equal(store_begin(fx->store), 0);
     for (uint64_t seq = 1; seq <= 100; seq++) {
-        assert_int_equal(store_metrics(fx->store, a, seq, 1000 * (int64_t) seq, &s.metrics), 0);
-        assert_int_equal(store_metrics(fx->store, b, seq, 1000 * (int64_t) seq, &s.metrics), 0);
+        assert_int_equal(store_metrics(fx->store, a, seq, 1000 * (int64_t) seq, &s.metrics, NULL, 0), 0);
+        assert_int_equal(store_metrics(fx->store, b, seq, 1000 * (int64_t) seq, &s.metrics, NULL, 0), 0);
     }
     assert_int_equal(store_event(fx->store, a, 101, 1000, 1000, &event), 0);
     //  Keep time_ms >= 100000 - 10000 = 90000: seqs 90..100.
@@ -785,7 +844,7 @@ static void s_throughput(fixture_t *fx, bool sync_full)
         for (int i = 0; i < BATCH; i++, row++) {
             s.cpu.user_pct = row % 100;
             if (store_metrics(fx->store, ids[row % AGENTS], (uint64_t) (row / AGENTS) + 1,
-                              1700000000000 + row, &s.metrics)
+                              1700000000000 + row, &s.metrics, NULL, 0)
                 != 0)
                 fail_msg("%s", store_error(fx->store));
         }
@@ -809,6 +868,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_newer_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_1, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_2, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_ensure, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_metrics, s_setup, s_teardown),
