@@ -427,15 +427,10 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         self->unauthenticated++;
         return;
     }
-    if (s_batch_begin(self) != 0) {
-        self->fatal_error = true;
-        return;
-    }
+    //  Not acked, so the agent sends it again.
     peer_t *peer = s_peer_get(self, user);
-    if (!peer || s_batch_add_peer(self, peer) != 0) {
-        self->batch_failed = true;
+    if (!peer)
         return;
-    }
     size_t rid_len = zmq_msg_size(rid);
     if (rid_len <= INGEST_RID_MAX) {
         memcpy(peer->rid, zmq_msg_data(rid), rid_len);
@@ -452,6 +447,18 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
     if (status != CODEC_OK) {
         s_bad_frame(self, peer, status);
         return;
+    }
+    //  Heartbeats only touch memory: they open no transaction (an open one
+    //  makes every planner step commit it first).
+    if (env->body_case != FERRY__ENVELOPE__BODY_HEARTBEAT) {
+        if (s_batch_begin(self) != 0) {
+            self->fatal_error = true;
+            return;
+        }
+        if (s_batch_add_peer(self, peer) != 0) {
+            self->batch_failed = true;
+            return;
+        }
     }
     switch (env->body_case) {
     case FERRY__ENVELOPE__BODY_HELLO:
@@ -504,8 +511,7 @@ static int s_read_one(ingest_t *self, void *handle)
     else if (parts > 1) {
         //  Multipart from an agent: we only know the last frame's metadata.
         const char *user = zmq_msg_gets(&payload, "User-Id");
-        peer_t *peer = user && strlen(user) == INGEST_KEY_LEN && s_batch_begin(self) == 0
-                           ? s_peer_get(self, user) : NULL;
+        peer_t *peer = user && strlen(user) == INGEST_KEY_LEN ? s_peer_get(self, user) : NULL;
         if (peer)
             s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
     }

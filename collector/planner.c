@@ -18,19 +18,50 @@
 #include <string.h>
 
 #define S_MAX_HMCS 64
+#define S_MAX_SESSIONS 16
 
+typedef struct _planner_t planner_t;
+typedef struct s_hmc s_hmc_t;
+
+//  Which HMC requests go first when the sessions are all busy.
+typedef enum {
+    S_PRIO_ENDING,      // polls of moves whose agent reported the end, placement lookups
+    S_PRIO_STEP,        // submissions, polls of validations and recoveries
+    S_PRIO_ROUTINE,     // polls of running Migrate jobs, job deletions
+    S_PRIO_COUNT
+} s_prio_t;
+
+//  What a worker's pipe reader is given: whose replies these are.
 typedef struct {
+    planner_t *planner;
+    s_hmc_t *hmc;
+    size_t index;                   // in hmc->workers
+} s_worker_ref_t;
+
+struct s_hmc {
     char name[PLAN_NAME_MAX];
-    zactor_t *worker;
+    planner_t *planner;             // owner
+    //  One worker (HMC session) per slot. With more than one, worker 0 takes
+    //  the inventories and the others the moves' requests: a 1,000-partition
+    //  inventory must not hold up the polls of running jobs.
+    zactor_t *workers[S_MAX_SESSIONS];
+    size_t worker_count;
+    int in_flight[S_MAX_SESSIONS];  // requests sent to each worker, not yet answered (0 or 1)
+    //  Requests wait here, not in the workers' pipes, so that an idle session
+    //  takes the next one (no request waits behind a slow one while another
+    //  session is free) and what ends a move overtakes what starts one.
+    zlistx_t *queue[S_PRIO_COUNT];  // hmc_request_t *, by s_prio_t
+    s_worker_ref_t refs[S_MAX_SESSIONS];
     hmc_system_t *systems;          // latest inventory (owned)
     size_t system_count;
     hmc_partition_t *partitions;
     size_t partition_count;
+    zhashx_t *partition_index;      // name -> partition in partitions (borrowed)
     uint64_t inv_sent;              // generation of the latest inventory request sent
     uint64_t inv_gen;               // generation of the inventory held (0: none yet)
     bool inv_busy;                  // an inventory request is in flight
     int64_t inv_at_ms;              // monotonic time it was sent
-} s_hmc_t;
+};
 
 typedef struct {
     int64_t id;
@@ -66,9 +97,35 @@ typedef struct {
     bool window;                    // a move window is open
     hmc_partition_t part;           // the partition as last fetched alone, for verification
     bool part_fresh;                // part was fetched after the current check began
+    bool placed;                    // this hop's HMC check passed: no more fetching
+    int64_t next_poll_mono;         // the job is not polled again before this
+    int64_t poll_interval_ms;       // grows from a tick to opts.poll_ms while the job runs
+    uint64_t ready_gen;             // inventory the readiness rules last passed on, 0 none
+    bool ready_limited;             // ... but the system's own LPM limit was reached
 } s_move_t;
 
+//  Active hops per system, per HMC and per VIOS pair, counted once per tick
+//  (counting them per move and tick was quadratic in the plan's size).
+typedef struct {
+    zhashx_t *counts;               // "hmc\tsystem", "hmc", "hmc\tpair\tNAME" -> int (owned)
+    bool valid;                     // counted in this tick
+} s_load_t;
+
+//  An HMC request held back until the transitions leading to it are committed.
+typedef struct {
+    s_hmc_t *hmc;
+    hmc_request_t *req;             // owned
+    s_prio_t prio;
+} s_deferred_t;
+
 struct _planner_t {
+    s_load_t load;                  // active hops, for the caps
+    //  One transaction per round of replies and tick: every transition of the
+    //  round is committed with one fsync, and the requests they lead to are
+    //  sent after that commit (one commit per transition made every reply
+    //  wait for a disk flush: with 80 moves running, seconds).
+    bool group_open;                // a round's transaction is open
+    zlistx_t *deferred;             // s_deferred_t *: requests of the open round
     ingest_t *ingest;
     store_t *store;
     sqlite3 *db;
@@ -128,9 +185,11 @@ static int s_exec(planner_t *self, int64_t *rowid, const char *sql, const char *
     va_list ap;
     va_start(ap, types);
     bool tx = false;
-    if (store_begin(self->store) != 0)
-        goto fail;
-    tx = true;
+    if (!self->group_open) {
+        if (store_begin(self->store) != 0)
+            goto fail;
+        tx = true;
+    }
     if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
         goto fail;
     for (int i = 0; types[i]; i++) {
@@ -150,7 +209,7 @@ static int s_exec(planner_t *self, int64_t *rowid, const char *sql, const char *
         *rowid = sqlite3_last_insert_rowid(self->db);
     sqlite3_finalize(stmt);
     stmt = NULL;
-    if (store_commit(self->store) != 0)
+    if (tx && store_commit(self->store) != 0)
         goto fail;
     va_end(ap);
     return 0;
@@ -280,10 +339,7 @@ static const hmc_system_t *s_system_by_uuid(s_hmc_t *h, const char *uuid)
 
 static const hmc_partition_t *s_partition(s_hmc_t *h, const char *name)
 {
-    for (size_t i = 0; i < h->partition_count; i++)
-        if (strcmp(h->partitions[i].name, name) == 0)
-            return &h->partitions[i];
-    return NULL;
+    return h->partition_index ? zhashx_lookup(h->partition_index, name) : NULL;
 }
 
 static const char *s_hop_target(const s_move_t *m)
@@ -293,15 +349,87 @@ static const char *s_hop_target(const s_move_t *m)
 
 //  ---------------------------------------------------------------- HMC requests
 
-static int s_send(s_move_t *m, hmc_request_t *req)
+//  Give waiting requests to idle workers. Inventories go to worker 0 (when
+//  there is more than one), the rest to the others, by priority.
+static void s_hmc_dispatch(s_hmc_t *h)
 {
-    if (!req || hmc_worker_send(m->plan->hmc->worker, &req) != 0) {
+    size_t first = h->worker_count > 1 ? 1 : 0;
+    for (size_t w = first; w < h->worker_count; w++) {
+        if (h->in_flight[w] > 0)
+            continue;
+        hmc_request_t *req = NULL;
+        size_t prio = 0;
+        for (; prio < S_PRIO_COUNT && !req; prio++)
+            req = zlistx_detach(h->queue[prio], NULL);
+        if (!req)
+            return;
+        if (hmc_worker_send(h->workers[w], &req) != 0) {
+            zlistx_add_start(h->queue[prio - 1], req);   // pipe full: again at its reply
+            continue;
+        }
+        h->in_flight[w]++;
+    }
+}
+
+//  Queue req (taken) for h: 0 / -1. An inventory goes straight to its own
+//  worker; the others wait for an idle one.
+static int s_hmc_send(s_hmc_t *h, hmc_request_t **req_p, s_prio_t prio)
+{
+    planner_t *self = h->planner;
+    if (self->group_open) {
+        s_deferred_t *d = malloc(sizeof *d);
+        if (!d || !zlistx_add_end(self->deferred, d)) {
+            free(d);
+            return -1;
+        }
+        *d = (s_deferred_t) { h, *req_p, prio };
+        *req_p = NULL;
+        return 0;
+    }
+    if ((*req_p)->kind == HMC_REQ_INVENTORY && h->worker_count > 1) {
+        if (hmc_worker_send(h->workers[0], req_p) != 0)
+            return -1;
+        h->in_flight[0]++;
+        return 0;
+    }
+    if (!zlistx_add_end(h->queue[prio], *req_p))
+        return -1;
+    *req_p = NULL;
+    s_hmc_dispatch(h);
+    return 0;
+}
+
+//  A queued request of move id of that kind goes to the front: its move is
+//  ending, the answer cannot wait behind routine polls.
+static void s_hmc_promote(s_hmc_t *h, uint64_t id, hmc_request_kind_t kind)
+{
+    for (size_t prio = S_PRIO_STEP; prio < S_PRIO_COUNT; prio++) {
+        for (hmc_request_t *req = zlistx_first(h->queue[prio]); req;
+             req = zlistx_next(h->queue[prio])) {
+            if (req->id != id || req->kind != kind)
+                continue;
+            req = zlistx_detach_cur(h->queue[prio]);
+            if (req && !zlistx_add_start(h->queue[S_PRIO_ENDING], req))
+                zlistx_add_end(h->queue[prio], req);
+            return;
+        }
+    }
+}
+
+static int s_send_as(s_move_t *m, hmc_request_t *req, s_prio_t prio)
+{
+    if (!req || s_hmc_send(m->plan->hmc, &req, prio) != 0) {
         hmc_request_destroy(&req);
         log_warn("planner: %s: request not queued, retried next tick", m->move->partition);
         return -1;
     }
     m->busy = true;
     return 0;
+}
+
+static int s_send(s_move_t *m, hmc_request_t *req)
+{
+    return s_send_as(m, req, S_PRIO_STEP);
 }
 
 static int s_submit(s_move_t *m, hmc_job_op_t op)
@@ -328,47 +456,85 @@ static int s_submit(s_move_t *m, hmc_job_op_t op)
 static void s_delete_job(s_move_t *m)
 {
     hmc_request_t *req = hmc_request_new(HMC_REQ_DELETE, (uint64_t) m->id, m->job_id);
-    if (!req || hmc_worker_send(m->plan->hmc->worker, &req) != 0)
+    if (!req || s_hmc_send(m->plan->hmc, &req, S_PRIO_ROUTINE) != 0)
         hmc_request_destroy(&req);   // a job left behind costs the HMC little
 }
 
 //  ---------------------------------------------------------------- steps
 
+//  The count under key (0 when none); add delta to it first when delta != 0.
+static int s_load_count(s_load_t *load, const char *key, int delta)
+{
+    int *count = zhashx_lookup(load->counts, key);
+    if (!count && delta) {
+        count = calloc(1, sizeof *count);
+        if (!count || zhashx_insert(load->counts, key, count) != 0) {
+            free(count);
+            return 0;
+        }
+    }
+    if (!count)
+        return 0;
+    *count += delta;
+    return *count;
+}
+
+//  Add (delta 1) or look up (delta 0) the load of one hop of m: its HMC, its
+//  source and target systems (once when equal), its VIOS pair. Into out[3]:
+//  the counts of HMC, the busier of the two systems, pair.
+static void s_load_hop(s_load_t *load, const s_move_t *m, const char *source, int delta, int out[3])
+{
+    const char *hmc = m->plan->hmc->name, *target = s_hop_target(m);
+    char key[PLAN_NAME_MAX + 2 * HMC_NAME_SIZE + 16];
+    out[0] = s_load_count(load, hmc, delta);
+    snprintf(key, sizeof key, "%s\t%s", hmc, source);
+    int on_source = s_load_count(load, key, delta);
+    snprintf(key, sizeof key, "%s\t%s", hmc, target);
+    int on_target = strcmp(source, target) == 0 ? on_source : s_load_count(load, key, delta);
+    out[1] = on_source > on_target ? on_source : on_target;
+    out[2] = 0;
+    if (m->move->vios_pair[0]) {
+        snprintf(key, sizeof key, "%s\tpair\t%s", hmc, m->move->vios_pair);
+        out[2] = s_load_count(load, key, delta);
+    }
+}
+
+//  Count the active hops once per tick.
+static void s_load_build(planner_t *self)
+{
+    if (self->load.valid)
+        return;
+    zhashx_purge(self->load.counts);
+    int unused[3];
+    for (s_move_t *o = zlistx_first(self->moves); o; o = zlistx_next(self->moves))
+        if (s_active(o->state))
+            s_load_hop(&self->load, o, o->source, 1, unused);
+    self->load.valid = true;
+}
+
 //  Hops of other moves on the same HMC that hold resources now.
 static bool s_over_cap(planner_t *self, s_move_t *m, const char *source, char *why, size_t size)
 {
     const plan_t *plan = m->plan->plan;
-    const char *target = s_hop_target(m);
-    int on_source = 0, on_target = 0, on_hmc = 0, on_pair = 0;
-    for (s_move_t *o = zlistx_first(self->moves); o; o = zlistx_next(self->moves)) {
-        if (o == m || o->plan->hmc != m->plan->hmc || !s_active(o->state))
-            continue;
-        const char *os = o->source, *ot = s_hop_target(o);
-        on_hmc++;
-        on_source += strcmp(os, source) == 0 || strcmp(ot, source) == 0;
-        on_target += strcmp(os, target) == 0 || strcmp(ot, target) == 0;
-        on_pair += m->move->vios_pair[0] && strcmp(o->move->vios_pair, m->move->vios_pair) == 0;
-    }
-    if (plan->per_hmc > 0 && on_hmc >= plan->per_hmc)
+    s_load_build(self);
+    int now[3];
+    s_load_hop(&self->load, m, source, 0, now);
+    if (plan->per_hmc > 0 && now[0] >= plan->per_hmc)
         return snprintf(why, size, "HMC cap %d reached", plan->per_hmc), true;
-    if (plan->per_system > 0 && (on_source >= plan->per_system || on_target >= plan->per_system))
+    if (plan->per_system > 0 && now[1] >= plan->per_system)
         return snprintf(why, size, "system cap %d reached", plan->per_system), true;
-    if (plan->per_vios_pair > 0 && on_pair >= plan->per_vios_pair)
+    if (plan->per_vios_pair > 0 && now[2] >= plan->per_vios_pair)
         return snprintf(why, size, "VIOS pair cap %d reached", plan->per_vios_pair), true;
     return false;
 }
 
-static void s_check(planner_t *self, s_move_t *m)
+//  The readiness rules for m's next hop on the inventory held: false when
+//  they blocked the move (it is "blocked" now). Sets m->ready_limited and the
+//  agent key.
+static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
+                    const hmc_system_t *source)
 {
     s_hmc_t *h = m->plan->hmc;
-    if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
-        return;                               // wait for an inventory at least that fresh
-    const hmc_partition_t *part = s_partition(h, m->move->partition);
-    if (!part) {
-        s_set(self, m, "blocked", "partition %s is not known to HMC %s", m->move->partition, h->name);
-        return;
-    }
-    const hmc_system_t *source = s_system_by_uuid(h, part->system_uuid);
     char key[48] = "";
     char *facts_text = NULL;
     json_t *facts = NULL;
@@ -394,19 +560,42 @@ static void s_check(planner_t *self, s_move_t *m)
         char text[1024];
         readiness_blockers_text(&report, text, sizeof text);
         s_set(self, m, "blocked", "%s", text);
+        return false;
+    }
+    snprintf(m->agent_key, sizeof m->agent_key, "%s", key);
+    m->ready_limited = limited;
+    m->ready_gen = h->inv_gen;
+    return true;
+}
+
+static void s_check(planner_t *self, s_move_t *m)
+{
+    s_hmc_t *h = m->plan->hmc;
+    if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
+        return;                               // wait for an inventory at least that fresh
+    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    if (!part) {
+        s_set(self, m, "blocked", "partition %s is not known to HMC %s", m->move->partition, h->name);
         return;
     }
-    char why[128];
-    if (limited || s_over_cap(self, m, source ? source->name : "", why, sizeof why))
+    const hmc_system_t *source = s_system_by_uuid(h, part->system_uuid);
+    //  The rules read the agent's facts from the database: once per
+    //  inventory, not once per tick, while the move waits for a free slot.
+    if (m->ready_gen != h->inv_gen && !s_ready(self, m, part, source))
         return;
-    snprintf(m->agent_key, sizeof m->agent_key, "%s", key);
+    char why[128];
+    if (m->ready_limited || s_over_cap(self, m, source ? source->name : "", why, sizeof why))
+        return;
     snprintf(m->source, sizeof m->source, "%s", source ? source->name : "");
     m->job_id[0] = '\0';
     snprintf(m->job_op, sizeof m->job_op, "MigrateValidate");
     if (m->started_ms == 0)
         m->started_ms = clock_wall_ms();
-    if (s_set(self, m, "validating", "%s", "") == 0)
+    if (s_set(self, m, "validating", "%s", "") == 0) {
+        int unused[3];
+        s_load_hop(&self->load, m, m->source, 1, unused);
         s_submit(m, HMC_OP_MIGRATE_VALIDATE);
+    }
 }
 
 //  Count the Migrate, persist, open the window, then submit.
@@ -449,6 +638,7 @@ static void s_close_window(planner_t *self, s_move_t *m)
 static void s_hop_done(planner_t *self, s_move_t *m)
 {
     s_close_window(self, m);
+    m->placed = false;
     bool validate_only = m->plan->plan->validate_only;
     if ((size_t) m->hop + 1 >= m->move->hop_count) {
         s_set(self, m, validate_only ? "validated" : "verified", "%s", "");
@@ -478,13 +668,17 @@ static void s_verify(planner_t *self, s_move_t *m)
         return;
     //  The placement is read for this partition alone: waiting for a whole
     //  inventory newer than the move made verify latency grow with the fleet.
-    if (!m->part_fresh) {
+    if (!m->part_fresh && !m->placed) {
         const hmc_partition_t *known = s_partition(h, m->move->partition);
         if (known)
-            s_send(m, hmc_request_new(HMC_REQ_GET_PARTITION, (uint64_t) m->id, known->uuid));
+            s_send_as(m, hmc_request_new(HMC_REQ_GET_PARTITION, (uint64_t) m->id, known->uuid),
+                      S_PRIO_ENDING);
         return;
     }
-    m->part_fresh = false;          // the next look fetches again
+    //  Until the HMC shows the partition on the target, every look fetches it
+    //  again; after that only the agent's side is waited for (a completed
+    //  Migrate does not move back by itself).
+    m->part_fresh = false;
     const char *target = s_hop_target(m);
     const hmc_system_t *tsys = s_system_by_name(h, target);
     const hmc_partition_t *part = &m->part;
@@ -498,6 +692,7 @@ static void s_verify(planner_t *self, s_move_t *m)
          && (!part->migration_state[0] || strcmp(part->migration_state, "Not_Migrating") == 0);
     json_array_append_new(checks, s_check_json("hmc_target", ok, d));
     all &= ok;
+    m->placed = ok;
     ingest_observation_t obs;
     memset(&obs, 0, sizeof obs);
     bool seen = m->agent_key[0] && ingest_observe(self->ingest, m->agent_key, &obs) == 0 && obs.seen;
@@ -595,8 +790,20 @@ static void s_resolve(planner_t *self, s_move_t *m)
               m->move->partition, on ? on->name : "an unknown system", m->source, s_hop_target(m));
 }
 
+//  The partition's agent reported the LPM post phase of this Migrate: the
+//  job is about to end (or has).
+static bool s_ending(planner_t *self, s_move_t *m)
+{
+    ingest_observation_t obs;
+    return strcmp(m->state, "migrating") == 0 && m->window && m->job_id[0]
+           && ingest_observe(self->ingest, m->agent_key, &obs) == 0
+           && (obs.lpm_phases & (INGEST_LPM_POST | INGEST_LPM_POSTERROR));
+}
+
 static void s_step(planner_t *self, s_move_t *m)
 {
+    if (m->busy && s_ending(self, m))
+        s_hmc_promote(m->plan->hmc, (uint64_t) m->id, HMC_REQ_POLL);
     if (m->busy || s_final(m->state))
         return;
     const char *ps = m->plan->state;
@@ -630,7 +837,24 @@ static void s_step(planner_t *self, s_move_t *m)
                 s_submit(m, HMC_OP_MIGRATE_ABORT);
             return;
         }
-        s_send(m, hmc_request_new(HMC_REQ_POLL, (uint64_t) m->id, m->job_id));
+        //  Polls back off from a tick to poll_ms; once the agent reports the
+        //  LPM post phase the move is ending: poll every tick again.
+        int64_t now = clock_mono_ms();
+        if (m->poll_interval_ms < self->opts.tick_ms)
+            m->poll_interval_ms = self->opts.tick_ms;
+        bool ending = s_ending(self, m);
+        if (ending)
+            m->poll_interval_ms = self->opts.tick_ms;
+        if (now < m->next_poll_mono && !(ending && m->next_poll_mono - now > self->opts.tick_ms))
+            return;
+        s_prio_t prio = ending ? S_PRIO_ENDING
+                        : strcmp(m->state, "migrating") == 0 ? S_PRIO_ROUTINE : S_PRIO_STEP;
+        if (s_send_as(m, hmc_request_new(HMC_REQ_POLL, (uint64_t) m->id, m->job_id), prio) == 0) {
+            m->next_poll_mono = now + m->poll_interval_ms;
+            m->poll_interval_ms *= 2;
+            if (m->poll_interval_ms > self->opts.poll_ms)
+                m->poll_interval_ms = self->opts.poll_ms;
+        }
     }
     else if (strcmp(m->state, "validating") == 0)
         s_submit(m, HMC_OP_MIGRATE_VALIDATE);   // harmless to repeat: it changes nothing
@@ -667,7 +891,8 @@ static void s_job_done(planner_t *self, s_move_t *m, const hmc_job_status_t *st)
             m->job_id[0] = '\0';
             m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
             m->want_gen = m->plan->hmc->inv_sent + 1;
-            s_set(self, m, "verifying", "%s", "");
+            if (s_set(self, m, "verifying", "%s", "") == 0)
+                s_step(self, m);     // fetch the placement now, not at the next tick
         }
         else {
             m->job_id[0] = '\0';
@@ -716,6 +941,8 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
             return;
         }
         snprintf(m->job_id, sizeof m->job_id, "%s", req->job_id);
+        m->poll_interval_ms = self->opts.tick_ms;
+        m->next_poll_mono = clock_mono_ms() + m->poll_interval_ms;
         s_save(self, m);             // the job id, as soon as known
     }
     else if (req->kind == HMC_REQ_GET_PARTITION) {
@@ -754,6 +981,9 @@ static void s_on_inventory(planner_t *self, hmc_request_t *req)
         h->system_count = req->system_count;
         h->partitions = req->partitions;
         h->partition_count = req->partition_count;
+        zhashx_purge(h->partition_index);
+        for (size_t j = 0; j < h->partition_count; j++)
+            zhashx_insert(h->partition_index, h->partitions[j].name, &h->partitions[j]);
         req->systems = NULL;
         req->partitions = NULL;
         req->system_count = req->partition_count = 0;
@@ -773,6 +1003,7 @@ static void s_handle(planner_t *self, hmc_request_t *req)
 static void s_tick_now(planner_t *self)
 {
     int64_t now = clock_mono_ms();
+    self->load.valid = false;
     //  Inventory of every HMC with a move not final (and one at least once).
     for (size_t i = 0; i < self->hmc_count; i++) {
         s_hmc_t *h = self->hmcs[i];
@@ -790,7 +1021,7 @@ static void s_tick_now(planner_t *self)
             || (!waiting && h->inv_gen && now - h->inv_at_ms < self->opts.inventory_ms))
             continue;
         hmc_request_t *req = hmc_request_new(HMC_REQ_INVENTORY, h->inv_sent + 1, NULL);
-        if (req && hmc_worker_send(h->worker, &req) == 0) {
+        if (req && s_hmc_send(h, &req, S_PRIO_STEP) == 0) {
             h->inv_sent++;
             h->inv_busy = true;
             h->inv_at_ms = now;
@@ -821,6 +1052,53 @@ static void s_tick_now(planner_t *self)
 }
 
 static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
+static int s_load_all(planner_t *self, char *err, size_t errlen);
+
+static void s_deferred_free(void **item)
+{
+    s_deferred_t *d = *item;
+    if (d) {
+        hmc_request_destroy(&d->req);
+        free(d);
+    }
+    *item = NULL;
+}
+
+static void s_group_begin(planner_t *self)
+{
+    //  Without it every transition commits on its own: slower, still correct.
+    if (store_begin(self->store) == 0)
+        self->group_open = true;
+    else
+        log_warn("planner: database: %s", store_error(self->store));
+}
+
+//  Commit the round, then send what it led to. When the commit fails nothing
+//  of the round happened: its requests are dropped and the moves are loaded
+//  again from the database, as after a restart.
+static void s_group_end(planner_t *self)
+{
+    if (!self->group_open)
+        return;
+    self->group_open = false;
+    if (store_commit(self->store) == 0) {
+        s_deferred_t *d;
+        while ((d = zlistx_detach(self->deferred, NULL))) {
+            if (s_hmc_send(d->hmc, &d->req, d->prio) != 0)
+                log_warn("planner: HMC %s: %s request not queued", d->hmc->name,
+                         hmc_request_kind_name(d->req->kind));
+            s_deferred_free((void **) &d);
+        }
+        return;
+    }
+    log_error("planner: database: %s: the round is rolled back, moves reloaded",
+              store_error(self->store));
+    store_rollback(self->store);
+    zlistx_purge(self->deferred);
+    char err[512];
+    if (s_load_all(self, err, sizeof err) != 0)
+        log_error("planner: reload: %s", err);
+}
 
 //  Run stashed replies and a due tick, unless an ingest batch is open: then
 //  come back in a few ms.
@@ -831,6 +1109,9 @@ static void s_drain(planner_t *self)
             self->retry_timer = zloop_timer(self->loop, 5, 1, s_on_retry, self);
         return;
     }
+    if (zlistx_size(self->replies) == 0 && !self->tick_due)
+        return;
+    s_group_begin(self);
     hmc_request_t *req;
     while ((req = zlistx_detach(self->replies, NULL))) {
         s_handle(self, req);
@@ -840,6 +1121,7 @@ static void s_drain(planner_t *self)
         self->tick_due = false;
         s_tick_now(self);
     }
+    s_group_end(self);
 }
 
 static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
@@ -865,18 +1147,31 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     (void) loop;
-    (void) pipe;
-    planner_t *self = ((void **) arg)[0];
-    s_hmc_t *h = ((void **) arg)[1];
-    hmc_request_t *req = hmc_worker_recv(h->worker);
-    if (!req)
-        return 0;
-    zlistx_add_end(self->replies, req);
-    s_drain(self);
+    s_worker_ref_t *ref = arg;
+    s_hmc_t *h = ref->hmc;
+    //  Everything waiting, not one reply per wake-up: with a tick of a
+    //  thousand moves between two wake-ups, replies queued up and moves
+    //  waited on them for minutes.
+    do {
+        hmc_request_t *req = hmc_worker_recv(h->workers[ref->index]);
+        if (!req)
+            break;
+        if (h->in_flight[ref->index] > 0)
+            h->in_flight[ref->index]--;
+        zlistx_add_end(ref->planner->replies, req);
+    } while (zsock_events(pipe) & ZMQ_POLLIN);
+    s_hmc_dispatch(h);
+    s_drain(ref->planner);
     return 0;
 }
 
 //  ---------------------------------------------------------------- loading
+
+static void s_free_item(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
 
 static void s_move_free(void **item)
 {
@@ -1011,6 +1306,37 @@ fail:
 
 //  ---------------------------------------------------------------- public
 
+//  (Re)load the plans left running, paused or aborted with moves not final,
+//  and the ready ones, dropping what memory held of them.
+static int s_load_all(planner_t *self, char *err, size_t errlen)
+{
+    zlistx_purge(self->moves);
+    zlistx_purge(self->plans);
+    for (size_t i = 0; i < self->hmc_count; i++)
+        self->hmcs[i]->inv_busy = false;    // its reply may still come: then it is taken
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT DISTINCT p.id FROM plans p JOIN moves m ON m.plan_id = p.id"
+                           " WHERE p.state IN ('running', 'paused', 'aborted') AND m.state NOT IN"
+                           " ('blocked', 'failed', 'verified', 'validated', 'aborted')"
+                           " UNION SELECT id FROM plans WHERE state = 'ready'", -1, &st, NULL)
+        != SQLITE_OK) {
+        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        return -1;
+    }
+    int64_t ids[1024];
+    size_t n = 0;
+    while (n < 1024 && sqlite3_step(st) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++) {
+        char why[512];
+        if (s_load_plan(self, ids[i], why, sizeof why) != 0)
+            log_error("planner: plan %" PRId64 " not resumed: %s", ids[i], why);
+    }
+    return 0;
+}
+
 planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *err, size_t errlen)
 {
     planner_t *self = calloc(1, sizeof *self);
@@ -1036,11 +1362,19 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     if (!self->opts.job_timeout_ms)
         self->opts.job_timeout_ms = 4 * 3600 * 1000LL;
     if (!self->opts.inventory_ms)
-        self->opts.inventory_ms = 1000;
+        self->opts.inventory_ms = 5000;
+    if (!self->opts.poll_ms)
+        self->opts.poll_ms = 1000;
     self->plans = zlistx_new();
     self->moves = zlistx_new();
     self->replies = zlistx_new();
-    if (!self->plans || !self->moves || !self->replies) {
+    self->load.counts = zhashx_new();
+    self->deferred = zlistx_new();
+    if (self->deferred)
+        zlistx_set_destructor(self->deferred, s_deferred_free);
+    if (self->load.counts)
+        zhashx_set_destructor(self->load.counts, s_free_item);
+    if (!self->plans || !self->moves || !self->replies || !self->load.counts || !self->deferred) {
         s_err(err, errlen, "out of memory");
         goto fail;
     }
@@ -1052,46 +1386,45 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
         goto fail;
     }
     for (size_t i = 0; i < opts->hmc_count; i++) {
-        s_hmc_t *h = calloc(1, sizeof *h + 2 * sizeof(void *));
+        s_hmc_t *h = calloc(1, sizeof *h);
         if (!h) {
             s_err(err, errlen, "out of memory");
             goto fail;
         }
         self->hmcs[self->hmc_count++] = h;
         snprintf(h->name, sizeof h->name, "%s", opts->hmcs[i].name);
-        h->worker = hmc_worker_new(&opts->hmcs[i].options, h->name, err, errlen);
-        if (!h->worker)
-            goto fail;
-        //  The reader's argument: planner and HMC, kept right after the struct.
-        void **arg = (void **) (h + 1);
-        arg[0] = self;
-        arg[1] = h;
-        if (zloop_reader(self->loop, zactor_sock(h->worker), s_on_reply, arg) != 0) {
-            s_err(err, errlen, "cannot watch the worker of HMC %s", h->name);
+        h->planner = self;
+        h->partition_index = zhashx_new();
+        bool queues = true;
+        for (size_t q = 0; q < S_PRIO_COUNT; q++) {
+            h->queue[q] = zlistx_new();
+            if (h->queue[q])
+                zlistx_set_destructor(h->queue[q], (zlistx_destructor_fn *) hmc_request_destroy);
+            queues &= h->queue[q] != NULL;
+        }
+        if (!h->partition_index || !queues) {
+            s_err(err, errlen, "out of memory");
             goto fail;
         }
+        int sessions = opts->hmcs[i].sessions > 0 ? opts->hmcs[i].sessions : 4;
+        if (sessions > S_MAX_SESSIONS) {
+            s_err(err, errlen, "HMC %s: %d sessions, at most %d", h->name, sessions, S_MAX_SESSIONS);
+            goto fail;
+        }
+        for (int w = 0; w < sessions; w++) {
+            h->workers[w] = hmc_worker_new(&opts->hmcs[i].options, h->name, err, errlen);
+            if (!h->workers[w])
+                goto fail;
+            h->worker_count++;
+            h->refs[w] = (s_worker_ref_t) { self, h, (size_t) w };
+            if (zloop_reader(self->loop, zactor_sock(h->workers[w]), s_on_reply, &h->refs[w]) != 0) {
+                s_err(err, errlen, "cannot watch the worker of HMC %s", h->name);
+                goto fail;
+            }
+        }
     }
-    //  Plans left running, paused or aborted with moves not final.
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT DISTINCT p.id FROM plans p JOIN moves m ON m.plan_id = p.id"
-                           " WHERE p.state IN ('running', 'paused', 'aborted') AND m.state NOT IN"
-                           " ('blocked', 'failed', 'verified', 'validated', 'aborted')"
-                           " UNION SELECT id FROM plans WHERE state = 'ready'", -1, &st, NULL)
-        != SQLITE_OK) {
-        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+    if (s_load_all(self, err, errlen) != 0)
         goto fail;
-    }
-    int64_t ids[1024];
-    size_t n = 0;
-    while (n < 1024 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < n; i++) {
-        char why[512];
-        if (s_load_plan(self, ids[i], why, sizeof why) != 0)
-            log_error("planner: plan %" PRId64 " not resumed: %s", ids[i], why);
-    }
     self->tick_timer = zloop_timer(self->loop, (size_t) self->opts.tick_ms, 0, s_on_tick, self);
     if (self->tick_timer < 0) {
         s_err(err, errlen, "cannot start the planner timer");
@@ -1114,15 +1447,20 @@ void planner_destroy(planner_t **self_p)
         zloop_timer_end(self->loop, self->retry_timer);
     for (size_t i = 0; i < self->hmc_count; i++) {
         s_hmc_t *h = self->hmcs[i];
-        if (h->worker) {
-            zloop_reader_end(self->loop, zactor_sock(h->worker));
-            hmc_worker_destroy(&h->worker);
+        for (size_t w = 0; w < h->worker_count; w++) {
+            zloop_reader_end(self->loop, zactor_sock(h->workers[w]));
+            hmc_worker_destroy(&h->workers[w]);
         }
+        zhashx_destroy(&h->partition_index);
+        for (size_t q = 0; q < S_PRIO_COUNT; q++)
+            zlistx_destroy(&h->queue[q]);
         free(h->systems);
         free(h->partitions);
         free(h);
     }
     zlistx_destroy(&self->replies);
+    zlistx_destroy(&self->deferred);
+    zhashx_destroy(&self->load.counts);
     zlistx_destroy(&self->moves);
     zlistx_destroy(&self->plans);
     free(self);

@@ -47,6 +47,8 @@
 typedef struct {
     const char *name;           // [hmc NAME] of the collector config, named by plans
     hmc_options_t options;      // session options (strings borrowed for planner_new only)
+    int sessions;               // sessions (one worker thread each): 1 for inventories, the
+                                // rest for the moves' requests; 4, at most 16
 } planner_hmc_t;
 
 //  Zero-initialise, then fill; 0 means the default shown.
@@ -58,7 +60,8 @@ typedef struct {
     uint32_t window_ms;         // move window length asked of the agent; 600000
     int64_t verify_timeout_ms;  // wait for the agent-side checks; 30000
     int64_t job_timeout_ms;     // per hop Migrate job; 4 h
-    int64_t inventory_ms;       // HMC inventory refresh while moves run; 1000
+    int64_t inventory_ms;       // HMC inventory refresh while moves run; 5000
+    int64_t poll_ms;            // longest wait between two polls of a running job; 1000
 } planner_options_t;
 
 typedef struct _planner_t planner_t;

@@ -57,7 +57,11 @@ static int s_load_hmcs(config_t *config, planner_hmc_t *hmcs, size_t *count, cha
         h->options.user = config_str(section, "user", NULL);
         h->options.ca_file = config_str(section, "ca_file", NULL);
         const char *password_file = config_str(section, "password_file", NULL);
+        int64_t sessions = 4;
         int rc = config_bool(section, "insecure", false, &h->options.insecure, err, errlen);
+        if (rc == 0)
+            rc = config_int(section, "sessions", sessions, 1, 16, &sessions, err, errlen);
+        h->sessions = (int) sessions;
         config_destroy(&section);
         if (rc != 0)
             return -1;
@@ -93,14 +97,19 @@ static int s_start_planner(services_t *self, config_t *config, char *err, size_t
     planner_hmc_t hmcs[SERVICES_MAX_HMCS];
     size_t count = 0;
     planner_options_t opts = { 0 };
-    int64_t fast = 50, verify = 30000, job = 4 * 3600 * 1000;
+    int64_t fast = 50, verify = 30000, job = 4 * 3600 * 1000, poll = 1000, inventory = 5000;
     int rc = -1;
     if (s_load_hmcs(config, hmcs, &count, err, errlen) != 0
         || config_duration_ms(config, "planner/fast_heartbeat", fast, 10, 1000, &fast, err, errlen)
         || config_duration_ms(config, "planner/verify_timeout", verify, 1000, 3600000, &verify, err,
                               errlen)
-        || config_duration_ms(config, "planner/job_timeout", job, 1000, 86400000, &job, err, errlen))
+        || config_duration_ms(config, "planner/job_timeout", job, 1000, 86400000, &job, err, errlen)
+        || config_duration_ms(config, "planner/poll", poll, 100, 60000, &poll, err, errlen)
+        || config_duration_ms(config, "planner/inventory", inventory, 500, 3600000, &inventory,
+                              err, errlen))
         goto done;
+    opts.poll_ms = poll;
+    opts.inventory_ms = inventory;
     opts.hmcs = hmcs;
     opts.hmc_count = count;
     opts.fast_heartbeat_ms = (uint32_t) fast;

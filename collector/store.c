@@ -225,6 +225,7 @@ typedef enum {
     ST_FACTS_CURRENT,
     ST_JOB_UPDATE,
     ST_PRUNE,
+    ST_AGENT_BY_PARTITION,
     ST_COUNT
 } s_stmt_id_t;
 
@@ -269,6 +270,12 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_JOB_UPDATE] = "INSERT OR IGNORE INTO job_updates(agent_id, epoch, seq, time_ms, job_id, state,"
                       " phase, message, exit_code) VALUES(?1, coalesce((SELECT epoch FROM agents WHERE id = ?1), 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_PRUNE] = "DELETE FROM metrics WHERE time_ms < ?1",
+    //  Several agents may claim one name (a clone, a stale row): the one heard
+    //  from last is the partition now. Uses the facts_partition index.
+    [ST_AGENT_BY_PARTITION] = "SELECT a.key, f.json FROM agents a JOIN facts_current f"
+                              " ON f.agent_id = a.id"
+                              " WHERE json_extract(f.json, '$.partition.name') = ?1"
+                              " ORDER BY a.last_seen_ms DESC LIMIT 1",
 };
 
 //  A known agent, cached by key and by id.
@@ -1097,19 +1104,9 @@ int store_agent_by_partition(store_t *self, const char *partition, char *key, ch
 {
     if (facts_p)
         *facts_p = NULL;
-    sqlite3_stmt *stmt = NULL;
-    //  Several agents may claim one name (a clone, a stale row): the one heard
-    //  from last is the partition now.
-    int rc = sqlite3_prepare_v2(self->db,
-                                "SELECT a.key, f.json FROM agents a JOIN facts_current f"
-                                " ON f.agent_id = a.id"
-                                " WHERE json_extract(f.json, '$.partition.name') = ?1"
-                                " ORDER BY a.last_seen_ms DESC LIMIT 1",
-                                -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return s_fail(self, "find agent by partition");
+    sqlite3_stmt *stmt = self->stmt[ST_AGENT_BY_PARTITION];
     s_bind_text(stmt, 1, partition);
-    rc = sqlite3_step(stmt);
+    int rc = sqlite3_step(stmt);
     int result = 1;
     if (rc == SQLITE_ROW) {
         snprintf(key, 41, "%s", (const char *) sqlite3_column_text(stmt, 0));
@@ -1117,9 +1114,12 @@ int store_agent_by_partition(store_t *self, const char *partition, char *key, ch
             *facts_p = strdup((const char *) sqlite3_column_text(stmt, 1));
         result = 0;
     }
-    else if (rc != SQLITE_DONE)
-        result = s_fail(self, "find agent by partition");
-    sqlite3_finalize(stmt);
+    else if (rc != SQLITE_DONE) {
+        snprintf(self->error, sizeof self->error, "find agent by partition: %s",
+                 sqlite3_errmsg(self->db));
+        result = -1;
+    }
+    s_done(stmt);
     return result;
 }
 

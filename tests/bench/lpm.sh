@@ -9,7 +9,8 @@
 # to the planner finishing that move (moves.finished_ms, verified).
 # Usage: lpm.sh BIN_DIR [PARTITIONS] [SYSTEMS]
 # Environment: PER_SYSTEM=8 (MaximumActiveMigrations and the plan's cap),
-#   JOB=300ms BLACKOUT=50ms DEADLINE=1800 (seconds), KEEP=1 keeps the work dir.
+#   JOB=300ms BLACKOUT=50ms DEADLINE=1800 (seconds), KEEP=1 keeps the work dir,
+#   VERBOSE=true logs every HMC request of the collector with its time.
 set -euo pipefail
 bin=$(cd "${1:?usage: lpm.sh BIN_DIR [PARTITIONS] [SYSTEMS]}" && pwd)
 partitions=${2:-1000}
@@ -96,6 +97,7 @@ collector
     cert = $dir/ck/collector.cert_secret
     allowed_agents = $dir/agents.d
     database = $dir/ferry.db
+    verbose = ${VERBOSE:-false}
 hmc
     name = hmc1
     url = https://127.0.0.1:$hmc_port
