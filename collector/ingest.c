@@ -47,7 +47,7 @@ typedef struct {
     ingest_observation_t seen;      // identity and move-window figures
     int64_t last_frame_mono_ms;     // monotonic time of the latest frame, for gaps
     bool config_pending;            // a move-window Config waits for a routing id
-    uint32_t config_fast_ms;        // its fast heartbeat interval
+    uint32_t config_fast_ms;        // its fast heartbeat interval; 0 = the window ends
     uint32_t config_for_ms;         // its duration
 } peer_t;
 
@@ -306,6 +306,7 @@ static void s_send_config(ingest_t *self, peer_t *peer)
     codec_envelope_init(&env, 0);
     config.fast_heartbeat_ms = peer->config_fast_ms;
     config.fast_for_ms = peer->config_for_ms;
+    config.end_window = peer->config_fast_ms == 0;
     env.body_case = FERRY__ENVELOPE__BODY_CONFIG;
     env.config = &config;
     if (s_send_to(self, peer, &env))
@@ -725,8 +726,17 @@ int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint
 void ingest_window_close(ingest_t *self, const char *key)
 {
     peer_t *peer = key ? zhashx_lookup(self->peers, key) : NULL;
-    if (peer)
-        peer->seen.window_open = false;
+    if (!peer)
+        return;
+    peer->seen.window_open = false;
+    //  Tell the agent too: a window left to run out kept every moved
+    //  partition on a 50 ms heartbeat for ten minutes (1,000 of them
+    //  saturated the collector's host in the benchmark).
+    peer->config_fast_ms = 0;
+    peer->config_for_ms = 0;
+    peer->config_pending = true;
+    if (peer->rid_len)
+        s_send_config(self, peer);
 }
 
 int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out)

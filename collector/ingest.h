@@ -78,7 +78,8 @@ int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint
                          int64_t start_ms, const char *boot_id, const char *serial,
                          unsigned phases);
 
-//  Stop collecting window figures (they stay readable until the next open).
+//  Stop collecting window figures (they stay readable until the next open)
+//  and tell the agent its window is over (now, or with its next frame).
 void ingest_window_close(ingest_t *self, const char *key);
 
 //  Fill out for the agent with key. -1 when the key is unknown to the store.

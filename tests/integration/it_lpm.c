@@ -61,6 +61,11 @@ static void test_plan_moves_all_verified(void **state)
                                      " json_extract(json, '$.system.serial') = '78CD34E'",
                                 PARTITIONS, 15000),
                      PARTITIONS);
+    //  Each verified move closed its window at the agent too: all are back to
+    //  their 1 s heartbeat (the window itself would last ten minutes).
+    assert_int_equal(it_wait_db(env, "SELECT count(*) FROM agents WHERE heartbeat_interval_ms = 1000",
+                                PARTITIONS, 15000),
+                     PARTITIONS);
 
     char ids[32];
     snprintf(ids, sizeof ids, "%" PRId64, id);
