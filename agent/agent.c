@@ -33,6 +33,8 @@
 #define AGENT_COARSE_TICK_MS 250    // the stall tick when nothing is moving
 #define AGENT_LPM_FINE_MS 60000     // keep the fine tick this long after an LPM phase...
 #define AGENT_LPM_POST_FINE_MS 5000 // ... but only this long after the last one (post)
+#define AGENT_MOVED_FACTS_MS 1000   // full re-read this long after a move is seen ...
+#define AGENT_MOVED_JITTER_MS 5000  // ... plus up to this, different on each partition
 
 typedef struct {
     const agent_options_t *opts;  // borrowed
@@ -63,6 +65,8 @@ typedef struct {
     zactor_t *facts_worker;       // runs full facts re-reads off the loop
     bool facts_busy;              // a re-read is running on the worker
     char facts_again[64];         // detected_by of a re-read asked for meanwhile, "" = none
+    int moved_timer;              // one-shot full re-read after a move, -1 = none
+    char moved_by[64];            // its detected_by
 #ifdef _AIX
     aix_dr_t *dr;                 // SIGRECONFIG: LPM phases on AIX
 #endif
@@ -269,6 +273,32 @@ static int s_on_facts_done(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+static int s_on_moved_facts(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    agent_t *self = arg;
+    self->moved_timer = -1;
+    s_refresh_facts(self, self->moved_by);
+    return 0;
+}
+
+//  The full re-read after a move waits a second or a few: the serial_changed
+//  event has gone already, and when a whole wave of partitions lands at once
+//  their ~18 commands each should not all run in the same instant as the
+//  partitions resume (and their collector verifies them).
+static void s_refresh_facts_after_move(agent_t *self, const char *detected_by)
+{
+    if (self->moved_timer >= 0)
+        return;
+    uint32_t mix = (uint32_t) getpid() * 2654435761u ^ (uint32_t) clock_mono_us();
+    size_t delay = AGENT_MOVED_FACTS_MS + mix % AGENT_MOVED_JITTER_MS;
+    snprintf(self->moved_by, sizeof self->moved_by, "%s", detected_by);
+    self->moved_timer = zloop_timer(self->loop, delay, 1, s_on_moved_facts, self);
+    if (self->moved_timer < 0)
+        s_refresh_facts(self, detected_by);
+}
+
 //  Light probe: the serial only. A change triggers a full re-read.
 static void s_probe_identity(agent_t *self, const char *detected_by)
 {
@@ -281,7 +311,7 @@ static void s_probe_identity(agent_t *self, const char *detected_by)
     bool moved = json_array_size(events) > 0;
     s_send_events(self, events);
     if (moved)
-        s_refresh_facts(self, detected_by);
+        s_refresh_facts_after_move(self, detected_by);
 }
 
 static int s_on_identity(zloop_t *loop, int timer_id, void *arg)
@@ -318,7 +348,9 @@ static void s_lpm_phase(agent_t *self, const char *phase)
                             "attrs", "phase", phase);
     s_send_event(self, lpm);
     json_decref(lpm);
-    s_probe_identity(self, detected_by);
+    //  The serial changes at the switch to the target, which lies before post.
+    if (last)
+        s_probe_identity(self, detected_by);
 }
 
 static int s_on_notify(zloop_t *loop, zsock_t *reader, void *arg)
@@ -634,7 +666,7 @@ static void s_stop(agent_t *self)
 int agent_run(const agent_options_t *opts)
 {
     char err[512];
-    agent_t self = { .opts = opts, .heartbeat_timer = -1, .tick_timer = -1 };
+    agent_t self = { .opts = opts, .heartbeat_timer = -1, .tick_timer = -1, .moved_timer = -1 };
     //  A daemon outlives its terminal; a closed peer must not kill it either.
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);

@@ -19,6 +19,7 @@
 
 #define S_MAX_HMCS 64
 #define S_MAX_SESSIONS 16
+#define S_ROUND_DELAY_MS 5          // replies wait this long for others to share their commit
 
 typedef struct _planner_t planner_t;
 typedef struct s_hmc s_hmc_t;
@@ -137,7 +138,7 @@ struct _planner_t {
     zlistx_t *moves;                // s_move_t *
     zlistx_t *replies;              // hmc_request_t * that came during an ingest batch
     int tick_timer;
-    int retry_timer;                // one-shot while a batch is open
+    int retry_timer;                // one-shot: a round is due (replies came, or a batch was open)
     bool tick_due;
 };
 
@@ -1161,7 +1162,11 @@ static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
         zlistx_add_end(ref->planner->replies, req);
     } while (zsock_events(pipe) & ZMQ_POLLIN);
     s_hmc_dispatch(h);
-    s_drain(ref->planner);
+    //  The replies are handled a few ms later, with whatever else comes
+    //  meanwhile: one round, one commit (one disk flush) for all of them.
+    planner_t *self = ref->planner;
+    if (self->retry_timer < 0)
+        self->retry_timer = zloop_timer(self->loop, S_ROUND_DELAY_MS, 1, s_on_retry, self);
     return 0;
 }
 

@@ -126,9 +126,9 @@ static void test_facts_and_move(void **state)
     assert_true(it_wait_file(out, "\"name\": \"Web Server\"", 0));
     char *bad[] = { "ferry-agent", "facts", "--platform", "hpux", NULL };
     assert_int_equal(it_run(env, "facts-bad", 30000, bad), 2);
-    //  The facts follow the move.
+    //  The facts follow the move (the full re-read waits 1 to 6 s).
     assert_int_equal(it_wait_db(env, "SELECT count(*) FROM facts_current WHERE"
-                                     " json_extract(json, '$.system.serial') = '21C48FW'", 1, 10000), 1);
+                                     " json_extract(json, '$.system.serial') = '21C48FW'", 1, 20000), 1);
 
     //  A reboot: new boot id, agent restarted by the boot.
     int status = it_stop(env, agent, SIGTERM, 20000);
