@@ -400,14 +400,21 @@ static int s_on_heartbeat(zloop_t *loop, int timer_id, void *arg);
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg);
 
 //  Every wake of the loop costs ~70 us (libzmq checks each socket), so the
-//  stall tick is fine (stall_tick, 20 ms) only when a stall matters: during
-//  a move window (fast heartbeats), with a short heartbeat, or for a minute
-//  after an LPM phase. Otherwise it ticks every 250 ms: a stall is then
+//  stall tick is fine (stall_tick, 20 ms) only when a stall matters: for a
+//  minute after an LPM phase (5 s after post), and during a move window or
+//  with a short heartbeat, at the heartbeat's pace (at least stall_tick).
+//  Otherwise it ticks every 250 ms: a stall is then
 //  known to within that, which is plenty for an idle partition.
 static void s_retick(agent_t *self)
 {
-    bool fine = self->heartbeat_cur_ms < 1000 || clock_mono_ms() < self->lpm_until_ms;
+    //  In a move window the collector also times the gaps between the fast
+    //  heartbeats: a tick finer than them adds wake-ups (80 partitions in
+    //  their windows cost the benchmark host most of a core), not precision.
+    bool window = self->heartbeat_cur_ms < 1000;
+    bool fine = window || clock_mono_ms() < self->lpm_until_ms;
     int64_t want = fine ? self->opts->stall_tick_ms : AGENT_COARSE_TICK_MS;
+    if (window && self->heartbeat_cur_ms > want)
+        want = self->heartbeat_cur_ms;
     if (want < self->opts->stall_tick_ms)
         want = self->opts->stall_tick_ms;
     if (want == self->tick_ms && self->tick_timer >= 0)

@@ -158,7 +158,9 @@ static void test_stall_measured(void **state)
     kill(agent, SIGCONT);
     int64_t stall = it_wait_db(env, "SELECT max(stall_ms) FROM agents", 250, 10000);
     fprintf(stderr, "stall reported: %" PRId64 " ms for a 300 ms SIGSTOP\n", stall);
-    assert_true(stall >= 250 && stall <= 700);
+    //  With a 100 ms heartbeat the stall tick runs at the heartbeat's pace:
+    //  the stop is known to within one tick (it may begin just before one).
+    assert_true(stall >= 200 && stall <= 700);
     char log[512];
     snprintf(log, sizeof log, "%s/lpar1.log", env->dir);
     assert_true(it_wait_file(log, "stall: the agent did not run for", 5000));
