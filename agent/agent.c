@@ -30,9 +30,8 @@
 
 #define AGENT_STATE_FILE "state.json"
 #define AGENT_STALL_LOG_MS 100      // stalls this long are worth a log line (LPM blackout, hang)
-#define AGENT_COARSE_TICK_MS 250    // the stall tick when nothing is moving
-#define AGENT_LPM_FINE_MS 60000     // keep the fine tick this long after an LPM phase...
-#define AGENT_LPM_POST_FINE_MS 5000 // ... but only this long after the last one (post)
+#define AGENT_COARSE_TICK_MS 1000   // the stall tick when nothing is moving
+#define AGENT_LPM_FINE_MS 60000     // keep the fine tick this long after check or pre
 #define AGENT_MOVED_FACTS_MS 1000   // full re-read this long after a move is seen ...
 #define AGENT_MOVED_JITTER_MS 5000  // ... plus up to this, different on each partition
 
@@ -342,7 +341,7 @@ static void s_lpm_phase(agent_t *self, const char *phase)
     //  left to time (a thousand moved partitions ticking every 20 ms for a
     //  minute each cost their hosts a core in the LPM benchmark).
     bool last = strcmp(phase, "post") == 0 || strcmp(phase, "posterror") == 0;
-    self->lpm_until_ms = clock_mono_ms() + (last ? AGENT_LPM_POST_FINE_MS : AGENT_LPM_FINE_MS);
+    self->lpm_until_ms = last ? 0 : clock_mono_ms() + AGENT_LPM_FINE_MS;
     s_retick(self);
     json_t *lpm = json_pack("{s:s, s:s, s:{s:s}}", "kind", "lpm_phase", "message", message,
                             "attrs", "phase", phase);
@@ -400,11 +399,11 @@ static int s_on_heartbeat(zloop_t *loop, int timer_id, void *arg);
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg);
 
 //  Every wake of the loop costs ~70 us (libzmq checks each socket), so the
-//  stall tick is fine (stall_tick, 20 ms) only when a stall matters: for a
-//  minute after an LPM phase (5 s after post), and during a move window or
-//  with a short heartbeat, at the heartbeat's pace (at least stall_tick).
-//  Otherwise it ticks every 250 ms: a stall is then
-//  known to within that, which is plenty for an idle partition.
+//  stall tick is fine (stall_tick, 20 ms) only when a stall matters: from an
+//  LPM check or pre phase to post (a minute at most), and during a move
+//  window or with a short heartbeat, at the heartbeat's pace (at least
+//  stall_tick). Otherwise it ticks every second: a stall is then known to
+//  within that, which is plenty for an idle partition.
 static void s_retick(agent_t *self)
 {
     //  In a move window the collector also times the gaps between the fast

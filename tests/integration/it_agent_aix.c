@@ -156,7 +156,7 @@ static void test_stall_measured(void **state)
     struct timespec blackout = { 0, 300 * 1000000L };
     nanosleep(&blackout, NULL);
     kill(agent, SIGCONT);
-    int64_t stall = it_wait_db(env, "SELECT max(stall_ms) FROM agents", 250, 10000);
+    int64_t stall = it_wait_db(env, "SELECT max(stall_ms) FROM agents", 200, 10000);
     fprintf(stderr, "stall reported: %" PRId64 " ms for a 300 ms SIGSTOP\n", stall);
     //  With a 100 ms heartbeat the stall tick runs at the heartbeat's pace:
     //  the stop is known to within one tick (it may begin just before one).
