@@ -49,6 +49,7 @@ typedef struct {
     zsock_t *notify;              // LPM phases from DR hooks
     platform_metrics_t *sampler;  // metrics
     char *facts_digest;           // digest of the facts last sent
+    json_t *facts_last;           // the latest facts read, for merging a post-move re-read
     int64_t facts_sent_ms;        // monotonic time facts were last sent
     int heartbeat_timer;          // zloop timer id
     int64_t heartbeat_cur_ms;     // interval in force now
@@ -210,8 +211,9 @@ static void s_facts_actor(zsock_t *pipe, void *args)
             break;
         bool term = strcmp(command, "$TERM") == 0;
         if (!term) {
-            json_t *facts = platform_facts(opts);
-            zsock_send(pipe, "ps", facts, detected_by);
+            bool moved = strcmp(command, "MOVED") == 0;
+            json_t *facts = moved ? platform_facts_moved(opts) : platform_facts(opts);
+            zsock_send(pipe, "pss", facts, detected_by, moved ? "MOVED" : "COLLECT");
         }
         zstr_free(&command);
         zstr_free(&detected_by);
@@ -220,15 +222,22 @@ static void s_facts_actor(zsock_t *pipe, void *args)
     }
 }
 
-//  Ask for a full re-read; while one runs, remember to run one more after it.
-static void s_refresh_facts(agent_t *self, const char *detected_by)
+//  Ask for a full re-read (or, with moved, of what a move can change); while
+//  one runs, remember to run a full one after it.
+static void s_refresh(agent_t *self, const char *detected_by, bool moved)
 {
     if (self->facts_busy) {
         snprintf(self->facts_again, sizeof self->facts_again, "%s", detected_by);
         return;
     }
     self->facts_busy = true;
-    zsock_send(self->facts_worker, "ss", "COLLECT", detected_by);
+    zsock_send(self->facts_worker, "ss", moved && self->facts_last ? "MOVED" : "COLLECT",
+               detected_by);
+}
+
+static void s_refresh_facts(agent_t *self, const char *detected_by)
+{
+    s_refresh(self, detected_by, false);
 }
 
 //  New facts (owned; NULL is fine): events for what changed, and the facts
@@ -237,6 +246,8 @@ static void s_take_facts(agent_t *self, json_t *facts, const char *detected_by)
 {
     if (!facts)
         return;
+    json_decref(self->facts_last);
+    self->facts_last = json_incref(facts);
     s_send_events(self, watch_facts(self->watch, facts, detected_by));
     char *digest = platform_facts_digest(facts);
     bool changed = !self->facts_digest || !digest || strcmp(digest, self->facts_digest) != 0;
@@ -257,12 +268,19 @@ static int s_on_facts_done(zloop_t *loop, zsock_t *reader, void *arg)
     (void) loop;
     agent_t *self = arg;
     void *pointer = NULL;
-    char *detected_by = NULL;
-    if (zsock_recv(reader, "ps", &pointer, &detected_by) != 0)
+    char *detected_by = NULL, *kind = NULL;
+    if (zsock_recv(reader, "pss", &pointer, &detected_by, &kind) != 0)
         return 0;
     self->facts_busy = false;
-    s_take_facts(self, pointer, detected_by);
+    json_t *facts = pointer;
+    if (facts && kind && strcmp(kind, "MOVED") == 0) {
+        json_t *merged = platform_facts_merge(self->facts_last, facts);
+        json_decref(facts);
+        facts = merged;
+    }
+    s_take_facts(self, facts, detected_by);
     zstr_free(&detected_by);
+    zstr_free(&kind);
     if (self->facts_again[0]) {
         char again[64];
         snprintf(again, sizeof again, "%s", self->facts_again);
@@ -278,11 +296,12 @@ static int s_on_moved_facts(zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     agent_t *self = arg;
     self->moved_timer = -1;
-    s_refresh_facts(self, self->moved_by);
+    s_refresh(self, self->moved_by, true);
     return 0;
 }
 
-//  The full re-read after a move waits a second or a few: the serial_changed
+//  The re-read after a move (of what a move can change: the rest waits for
+//  the next facts_interval) waits a second or a few: the serial_changed
 //  event has gone already, and when a whole wave of partitions lands at once
 //  their ~18 commands each should not all run in the same instant as the
 //  partitions resume (and their collector verifies them).
@@ -665,6 +684,7 @@ static void s_stop(agent_t *self)
     zcert_destroy(&self->cert);
     zcert_destroy(&self->server_cert);
     free(self->facts_digest);
+    json_decref(self->facts_last);
     if (self->pid_written)
         unlink(self->opts->pid_file);
 }

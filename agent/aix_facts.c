@@ -205,7 +205,9 @@ static const char *s_output(s_ctx_t *ctx, const s_invocation_t *inv, const char 
 
 // ---------------------------------------------------------------- collecting
 
-static void s_collect_identity(s_ctx_t *ctx, s_facts_t *f)
+//  What identifies the system and the partition: all a move can change of
+//  the identity (hostname and OS level are the partition's own).
+static void s_collect_system(s_ctx_t *ctx, s_facts_t *f)
 {
     aix_warnings_t *w = &ctx->warnings;
     const char *out;
@@ -222,6 +224,14 @@ static void s_collect_identity(s_ctx_t *ctx, s_facts_t *f)
         aix_parse_uname_M(out, len, f->uname_M, w);
     if ((out = s_output(ctx, &s_uname_f, NULL, NULL, &len)))
         aix_parse_uname_f(out, len, f->uname_f, w);
+}
+
+static void s_collect_identity(s_ctx_t *ctx, s_facts_t *f)
+{
+    aix_warnings_t *w = &ctx->warnings;
+    const char *out;
+    size_t len;
+    s_collect_system(ctx, f);
     if ((out = s_output(ctx, &s_hostname, NULL, NULL, &len)))
         aix_parse_hostname(out, len, f->hostname, w);
     if ((out = s_output(ctx, &s_oslevel, NULL, NULL, &len)))
@@ -265,7 +275,8 @@ static void s_collect_storage(s_ctx_t *ctx, s_facts_t *f)
         f->has_bootlist = aix_parse_bootlist(out, len, &f->bootlist, w) == 0;
 }
 
-static void s_collect_partition(s_ctx_t *ctx, s_facts_t *f)
+//  The partition's resources and connections: what a move can change.
+static void s_collect_placement(s_ctx_t *ctx, s_facts_t *f)
 {
     aix_warnings_t *w = &ctx->warnings;
     const char *out;
@@ -276,6 +287,14 @@ static void s_collect_partition(s_ctx_t *ctx, s_facts_t *f)
         f->has_adapters = aix_parse_lsdev_adapters(out, len, &f->adapters, w) == 0;
     if ((out = s_output(ctx, &s_lssrc, NULL, NULL, &len)))
         aix_parse_lssrc_s(out, len, "ctrmc", f->rmc, w);
+}
+
+static void s_collect_partition(s_ctx_t *ctx, s_facts_t *f)
+{
+    aix_warnings_t *w = &ctx->warnings;
+    const char *out;
+    size_t len;
+    s_collect_placement(ctx, f);
     //  0504-132: not installed, a known answer.
     if ((out = s_output(ctx, &s_lslpp, NULL, "0504-132", &len)))
         f->has_alt_disk = aix_parse_lslpp_lc(out, len, S_ALT_DISK_FILESET, &f->alt_disk, w) == 0;
@@ -625,6 +644,39 @@ json_t *aix_facts_collect(const char *bin_dir, const char *etc_root, int timeout
     s_collect_niminfo(ctx, etc_root, f);
     command_result_free(&ctx->last);
     root = s_to_json(ctx, f);
+done:
+    if (f)
+        s_facts_clear(f);
+    free(f);
+    free(ctx);
+    return root;
+}
+
+json_t *aix_facts_collect_moved(const char *bin_dir, int timeout_ms)
+{
+    s_ctx_t *ctx = calloc(1, sizeof *ctx);
+    s_facts_t *f = calloc(1, sizeof *f);
+    json_t *root = NULL;
+    if (!ctx || !f)
+        goto done;
+    ctx->bin_dir = bin_dir;
+    ctx->timeout_ms = timeout_ms;
+    aix_warnings_init(&ctx->warnings);
+    s_collect_system(ctx, f);
+    s_collect_placement(ctx, f);
+    command_result_free(&ctx->last);
+    json_t *full = s_to_json(ctx, f);
+    //  Only the parts these commands fill: the caller keeps the rest.
+    if (full) {
+        root = json_object();
+        static const char *const keys[] = { "system", "partition", "adapters", "rmc", "warnings" };
+        for (size_t i = 0; root && i < sizeof keys / sizeof keys[0]; i++) {
+            json_t *value = json_object_get(full, keys[i]);
+            if (value)
+                json_object_set(root, keys[i], value);
+        }
+        json_decref(full);
+    }
 done:
     if (f)
         s_facts_clear(f);

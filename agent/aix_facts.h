@@ -43,6 +43,12 @@
 //  owned by the caller, or NULL when out of memory.
 json_t *aix_facts_collect(const char *bin_dir, const char *etc_root, int timeout_ms);
 
+//  After a move: only what a move can change, from lsattr -El sys0 (systemid,
+//  modelname), uname -L|-u|-M|-f, lparstat -i, lsdev -Cc adapter and lssrc -s
+//  ctrmc — 9 commands instead of ~18. The keys system, partition, adapters,
+//  rmc and warnings as in aix_facts_collect (absent = unknown). New reference.
+json_t *aix_facts_collect_moved(const char *bin_dir, int timeout_ms);
+
 //  The light identity probe run every few seconds and on every LPM phase:
 //  only `lsattr -El sys0 -a systemid`. Writes the 7-character serial into
 //  serial (caller's buffer); -1 with the reason in warning when unknown.

@@ -76,6 +76,40 @@ json_t *platform_facts(const platform_options_t *opts)
     return facts;
 }
 
+json_t *platform_facts_moved(const platform_options_t *opts)
+{
+    if (!s_is_aix(opts))
+        return platform_facts(opts);
+    return aix_facts_collect_moved(opts->bin_dir, opts->timeout_ms);
+}
+
+json_t *platform_facts_merge(const json_t *previous, const json_t *update)
+{
+    json_t *merged = previous ? json_deep_copy(previous) : json_object();
+    if (!merged)
+        return NULL;
+    json_t *warnings = json_array();
+    const json_t *lists[] = { json_object_get(previous, "warnings"), json_object_get(update, "warnings") };
+    for (size_t l = 0; warnings && l < 2; l++) {
+        size_t i, j;
+        json_t *item, *seen;
+        json_array_foreach(lists[l], i, item) {
+            bool dup = false;
+            json_array_foreach(warnings, j, seen)
+                dup |= json_equal(seen, item);
+            if (!dup)
+                json_array_append(warnings, item);
+        }
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *) update, key, value)
+        json_object_set(merged, key, value);
+    if (warnings)
+        json_object_set_new(merged, "warnings", warnings);
+    return merged;
+}
+
 static int s_linux_serial(const platform_options_t *opts, char *serial, size_t size,
                           char *warning, size_t warnlen)
 {

@@ -31,6 +31,16 @@ bool platform_known(const char *name);
 //  reference owned by the caller; NULL only when out of memory.
 json_t *platform_facts(const platform_options_t *opts);
 
+//  After a move: the parts of the facts a move can change (on AIX a
+//  subset of the commands; on Linux, where reading is cheap, everything),
+//  to be merged into the previous facts with platform_facts_merge. New
+//  reference owned by the caller; NULL only when out of memory.
+json_t *platform_facts_moved(const platform_options_t *opts);
+
+//  previous (borrowed) with every top-level key of update (borrowed) put in
+//  its place; warnings of both are kept, each once. New reference.
+json_t *platform_facts_merge(const json_t *previous, const json_t *update);
+
 //  The light identity probe: the machine serial only, cheap enough to run
 //  every few seconds. 0 with serial filled, or -1 with the reason in warning.
 int platform_serial(const platform_options_t *opts, char *serial, size_t size, char *warning,

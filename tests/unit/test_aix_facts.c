@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "aix_facts.h"
+#include "platform.h"
 
 #define FIXTURES FERRY_SOURCE_DIR "/tests/fixtures/aix/"
 #define TIMEOUT_MS 5000
@@ -286,6 +287,52 @@ static void test_healthy_partition(void **state)
     s_sandbox_free(&sb);
 }
 
+//  After a move: the identity and placement commands only, the same values
+//  as a full read for those keys, nothing else.
+static void test_moved_partition(void **state)
+{
+    (void) state;
+    sandbox_t sb;
+    s_sandbox(&sb);
+    json_t *full = aix_facts_collect(sb.bin, sb.etc_root, TIMEOUT_MS);
+    s_sandbox_free(&sb);
+    s_sandbox(&sb);
+    json_t *moved = aix_facts_collect_moved(sb.bin, TIMEOUT_MS);
+    assert_non_null(moved);
+    const char *calls = s_read_log(&sb);
+    assert_non_null(strstr(calls, "lparstat -i"));
+    assert_non_null(strstr(calls, "lsattr -El sys0 -a systemid"));
+    assert_null(strstr(calls, "lspv"));
+    assert_null(strstr(calls, "oslevel"));
+    assert_null(strstr(calls, "lslpp"));
+    assert_null(strstr(calls, "getconf"));
+    assert_int_equal(json_object_size(moved), 5);
+    const char *keys[] = { "system", "partition", "adapters", "rmc", "warnings" };
+    for (size_t i = 0; i < 5; i++)
+        assert_true(json_equal(json_object_get(moved, keys[i]), json_object_get(full, keys[i])));
+
+    //  Merged into the previous facts: those keys replaced, the rest kept,
+    //  warnings of both kept once each.
+    json_t *previous = json_deep_copy(full);
+    json_object_set_new(json_object_get(previous, "system"), "serial", json_string("OLD0001"));
+    json_array_append_new(json_object_get(previous, "warnings"), json_string("lspv: odd line"));
+    json_array_append_new(json_object_get(moved, "warnings"), json_string("lspv: odd line"));
+    json_array_append_new(json_object_get(moved, "warnings"), json_string("uname -L: odd"));
+    json_t *merged = platform_facts_merge(previous, moved);
+    assert_non_null(merged);
+    assert_true(json_equal(json_object_get(merged, "system"), json_object_get(full, "system")));
+    assert_true(json_equal(json_object_get(merged, "rootvg"), json_object_get(full, "rootvg")));
+    assert_true(json_equal(json_object_get(merged, "os"), json_object_get(full, "os")));
+    assert_int_equal(json_array_size(json_object_get(merged, "warnings")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(previous, "system"),
+                                                          "serial")), "OLD0001");
+    json_decref(merged);
+    json_decref(previous);
+    json_decref(moved);
+    json_decref(full);
+    s_sandbox_free(&sb);
+}
+
 static void test_missing_commands(void **state)
 {
     (void) state;
@@ -460,6 +507,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy_partition),
+        cmocka_unit_test(test_moved_partition),
         cmocka_unit_test(test_missing_commands),
         cmocka_unit_test(test_nothing_installed),
         cmocka_unit_test(test_failing_commands),
