@@ -126,6 +126,7 @@ struct _planner_t {
     //  sent after that commit (one commit per transition made every reply
     //  wait for a disk flush: with 80 moves running, seconds).
     bool group_open;                // a round's transaction is open
+    int starts_left;                // hops that may still start in this tick (pacing)
     zlistx_t *deferred;             // s_deferred_t *: requests of the open round
     ingest_t *ingest;
     store_t *store;
@@ -585,8 +586,10 @@ static void s_check(planner_t *self, s_move_t *m)
     if (m->ready_gen != h->inv_gen && !s_ready(self, m, part, source))
         return;
     char why[128];
-    if (m->ready_limited || s_over_cap(self, m, source ? source->name : "", why, sizeof why))
+    if (m->ready_limited || self->starts_left <= 0
+        || s_over_cap(self, m, source ? source->name : "", why, sizeof why))
         return;
+    self->starts_left--;
     snprintf(m->source, sizeof m->source, "%s", source ? source->name : "");
     m->job_id[0] = '\0';
     snprintf(m->job_op, sizeof m->job_op, "MigrateValidate");
@@ -781,7 +784,6 @@ static void s_resolve(planner_t *self, s_move_t *m)
     m->resolve = false;
     if (on && strcmp(on->name, s_hop_target(m)) == 0) {
         m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
-        m->want_gen = h->inv_sent + 1;
         s_set(self, m, "verifying", "%s", "");
     }
     else if (on && strcmp(on->name, m->source) == 0)
@@ -890,8 +892,8 @@ static void s_job_done(planner_t *self, s_move_t *m, const hmc_job_status_t *st)
     else if (strcmp(m->state, "migrating") == 0) {
         if (ok) {
             m->job_id[0] = '\0';
+            //  No inventory is waited for: verification reads the partition alone.
             m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
-            m->want_gen = m->plan->hmc->inv_sent + 1;
             if (s_set(self, m, "verifying", "%s", "") == 0)
                 s_step(self, m);     // fetch the placement now, not at the next tick
         }
@@ -1005,6 +1007,10 @@ static void s_tick_now(planner_t *self)
 {
     int64_t now = clock_mono_ms();
     self->load.valid = false;
+    //  Hops start at a pace, not all in one tick: 80 moves started in the
+    //  same 100 ms also end in the same 100 ms, a burst for the HMC and for
+    //  the verification of every one of them.
+    self->starts_left = (int) ((self->opts.starts_per_s * self->opts.tick_ms + 999) / 1000);
     //  Inventory of every HMC with a move not final (and one at least once).
     for (size_t i = 0; i < self->hmc_count; i++) {
         s_hmc_t *h = self->hmcs[i];
@@ -1370,6 +1376,8 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
         self->opts.inventory_ms = 5000;
     if (!self->opts.poll_ms)
         self->opts.poll_ms = 1000;
+    if (!self->opts.starts_per_s)
+        self->opts.starts_per_s = 20;
     self->plans = zlistx_new();
     self->moves = zlistx_new();
     self->replies = zlistx_new();

@@ -62,6 +62,7 @@ typedef struct {
     int64_t job_timeout_ms;     // per hop Migrate job; 4 h
     int64_t inventory_ms;       // HMC inventory refresh while moves run; 5000
     int64_t poll_ms;            // longest wait between two polls of a running job; 1000
+    int64_t starts_per_s;       // hops started per second at most, over all plans; 20
 } planner_options_t;
 
 typedef struct _planner_t planner_t;
