@@ -184,7 +184,7 @@ static void s_start_collector(fixture_t *f, ingest_options_t *io, char *cert_sec
     hmc.options.timeout_ms = 10000;
     planner_options_t po = {.hmcs = &hmc, .hmc_count = 1, .tick_ms = 50, .window_ms = 60000,
                             .verify_timeout_ms = 10000, .job_timeout_ms = 60000,
-                            .inventory_ms = 200};
+                            .inventory_ms = 200, .starts_per_s = 10};
     f->planner = planner_new(f->ingest, &po, err, sizeof err);
     if (!f->planner)
         fail_msg("planner_new: %s", err);
@@ -339,6 +339,14 @@ static void s_run(fixture_t *f, int rmc_inactive)
                              expect_submissions);
         }
         assert_true(found);
+    }
+    //  Paced: 10 starts a second with a 50 ms tick is one hop per tick, so no
+    //  two moves started in the same millisecond.
+    for (size_t i = 0; i < LPARS; i++) {
+        int64_t a = json_integer_value(json_object_get(json_array_get(moves, i), "started_ms"));
+        for (size_t j = i + 1; a && j < LPARS; j++)
+            if (a == json_integer_value(json_object_get(json_array_get(moves, j), "started_ms")))
+                fail_msg("moves %zu and %zu started in the same tick:\n%s", i, j, text);
     }
     json_t *systems = json_object_get(stats, "systems");
     assert_int_equal(json_array_size(systems), 3);
