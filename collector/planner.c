@@ -1091,9 +1091,16 @@ static void s_group_end(planner_t *self)
     if (store_commit(self->store) == 0) {
         s_deferred_t *d;
         while ((d = zlistx_detach(self->deferred, NULL))) {
-            if (s_hmc_send(d->hmc, &d->req, d->prio) != 0)
-                log_warn("planner: HMC %s: %s request not queued", d->hmc->name,
+            if (s_hmc_send(d->hmc, &d->req, d->prio) != 0) {
+                //  Not waiting for a reply that will not come: retried next tick.
+                log_warn("planner: HMC %s: %s request not queued, retried", d->hmc->name,
                          hmc_request_kind_name(d->req->kind));
+                s_move_t *m = s_move_find(self, (int64_t) d->req->id);
+                if (d->req->kind == HMC_REQ_INVENTORY)
+                    d->hmc->inv_busy = false;
+                else if (m && d->req->kind != HMC_REQ_DELETE)
+                    m->busy = false;
+            }
             s_deferred_free((void **) &d);
         }
         return;
