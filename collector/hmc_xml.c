@@ -779,26 +779,42 @@ int hmc_parse_partitions(const char *text, size_t len, hmc_partition_t **partiti
     return rc;
 }
 
-// ------------------------------------------------------------------ logon
-
-static const char *const s_logon_response_locals[] = {"LogonResponse", NULL};
-
-char *hmc_parse_logon_response(const char *text, size_t len, hmc_xml_diag_t *diag)
+//  Parse text and find its first object named local in the web namespace
+//  (a bare root, a root entry or the first matching entry of a feed). The
+//  document, which holds *item, is the caller's to xmlFreeDoc. NULL with diag
+//  set when the text is not XML, not such a document, or holds none.
+static xmlDoc *s_read_web_object(const char *text, size_t len, const char *local, s_item_t *item,
+                                 hmc_xml_diag_t *diag)
 {
     xmlNode *root;
     xmlDoc *doc = s_read(text, len, &root, diag);
     if (!doc)
         return NULL;
-    char *token = NULL;
+    const char *const locals[] = {local, NULL};
     s_item_t *items = NULL;
     size_t count = 0;
-    if (s_items(root, HMC_NS_WEB, s_logon_response_locals, &items, &count, diag) != 0)
-        goto done;
-    if (count == 0) {
-        s_fail(diag, "no LogonResponse");
-        goto done;
+    int rc = s_items(root, HMC_NS_WEB, locals, &items, &count, diag);
+    if (rc == 0 && count == 0)
+        s_fail(diag, "no %s", local);
+    if (rc != 0 || count == 0) {
+        free(items);
+        xmlFreeDoc(doc);
+        return NULL;
     }
-    token = s_text(s_child(items[0].obj, HMC_NS_WEB, "X-API-Session"));
+    *item = items[0];
+    free(items);
+    return doc;
+}
+
+// ------------------------------------------------------------------ logon
+
+char *hmc_parse_logon_response(const char *text, size_t len, hmc_xml_diag_t *diag)
+{
+    s_item_t item;
+    xmlDoc *doc = s_read_web_object(text, len, "LogonResponse", &item, diag);
+    if (!doc)
+        return NULL;
+    char *token = s_text(s_child(item.obj, HMC_NS_WEB, "X-API-Session"));
     if (!token) {
         s_fail(diag, "LogonResponse has no X-API-Session");
         goto done;
@@ -821,12 +837,9 @@ char *hmc_parse_logon_response(const char *text, size_t len, hmc_xml_diag_t *dia
         token = NULL;
     }
 done:
-    free(items);
     xmlFreeDoc(doc);
     return token;
 }
-
-static const char *const s_logon_request_locals[] = {"LogonRequest", NULL};
 
 int hmc_parse_logon_request(const char *text, size_t len, char *user, size_t user_size,
                             char *password, size_t password_size, hmc_xml_diag_t *diag)
@@ -835,22 +848,13 @@ int hmc_parse_logon_request(const char *text, size_t len, char *user, size_t use
         user[0] = '\0';
     if (password_size)
         password[0] = '\0';
-    xmlNode *root;
-    xmlDoc *doc = s_read(text, len, &root, diag);
+    s_item_t item;
+    xmlDoc *doc = s_read_web_object(text, len, "LogonRequest", &item, diag);
     if (!doc)
         return -1;
     int rc = -1;
-    char *u = NULL, *p = NULL;
-    s_item_t *items = NULL;
-    size_t count = 0;
-    if (s_items(root, HMC_NS_WEB, s_logon_request_locals, &items, &count, diag) != 0)
-        goto done;
-    if (count == 0) {
-        s_fail(diag, "no LogonRequest");
-        goto done;
-    }
-    u = s_text(s_child(items[0].obj, HMC_NS_WEB, "UserID"));
-    p = s_text(s_child(items[0].obj, HMC_NS_WEB, "Password"));
+    char *u = s_text(s_child(item.obj, HMC_NS_WEB, "UserID"));
+    char *p = s_text(s_child(item.obj, HMC_NS_WEB, "Password"));
     if (!u || !p) {
         s_fail(diag, "LogonRequest without %s", !u ? "UserID" : "Password");
         goto done;
@@ -869,7 +873,6 @@ done:
         free(p);
     }
     free(u);
-    free(items);
     xmlFreeDoc(doc);
     return rc;
 }
@@ -1015,30 +1018,37 @@ static void s_self_job_id(const xmlNode *entry, char *dst, size_t size)
     }
 }
 
-static const char *const s_job_response_locals[] = {"JobResponse", NULL};
+//  *out = text folded to one line (malloc'd), NULL when text is NULL or
+//  folds to nothing. -1 when out of memory.
+static int s_fold_message(const char *text, char **out)
+{
+    *out = NULL;
+    if (!text)
+        return 0;
+    char *folded = s_fold(text);
+    if (!folded)
+        return -1;
+    if (folded[0])
+        *out = folded;
+    else
+        free(folded);
+    return 0;
+}
 
 int hmc_parse_job_response(const char *text, size_t len, hmc_job_status_t *job,
                            hmc_xml_diag_t *diag)
 {
     memset(job, 0, sizeof *job);
-    xmlNode *root;
-    xmlDoc *doc = s_read(text, len, &root, diag);
+    s_item_t item;
+    xmlDoc *doc = s_read_web_object(text, len, "JobResponse", &item, diag);
     if (!doc)
         return -1;
     int rc = -1;
-    s_item_t *items = NULL;
-    size_t count = 0;
-    if (s_items(root, HMC_NS_WEB, s_job_response_locals, &items, &count, diag) != 0)
-        goto done;
-    if (count == 0) {
-        s_fail(diag, "no JobResponse");
-        goto done;
-    }
-    s_ctx_t ctx = {.obj = items[0].obj, .ns = HMC_NS_WEB, .diag = diag};
+    s_ctx_t ctx = {.obj = item.obj, .ns = HMC_NS_WEB, .diag = diag};
     snprintf(ctx.what, sizeof ctx.what, "JobResponse");
     s_get_str(&ctx, "JobID", job->job_id, sizeof job->job_id, false);
-    if (!job->job_id[0] && items[0].entry)
-        s_self_job_id(items[0].entry, job->job_id, sizeof job->job_id);
+    if (!job->job_id[0] && item.entry)
+        s_self_job_id(item.entry, job->job_id, sizeof job->job_id);
     if (!hmc_job_id_valid(job->job_id)) {
         s_warn(diag, "JobResponse: no JobID%s", job->job_id[0] ? " (not a number)" : "");
         job->job_id[0] = '\0';
@@ -1056,7 +1066,7 @@ int hmc_parse_job_response(const char *text, size_t len, hmc_job_status_t *job,
     s_get_int64(&ctx, "TimeCompleted", &job->time_completed_ms, false);
     s_get_double(&ctx, "Progress/LinearProgress", &job->progress, false);
 
-    const xmlNode *tasks = s_path(items[0].obj, HMC_NS_WEB, "Progress/CompletedTasks");
+    const xmlNode *tasks = s_path(item.obj, HMC_NS_WEB, "Progress/CompletedTasks");
     for (const xmlNode *m = s_child(tasks, HMC_NS_WEB, "NLSMessage"); m;
          m = s_child_after(tasks, m, HMC_NS_WEB, "NLSMessage")) {
         char *t = s_text(s_child(m, HMC_NS_WEB, "UntranslatedMessage"));
@@ -1065,78 +1075,51 @@ int hmc_parse_job_response(const char *text, size_t len, hmc_job_status_t *job,
         free(t);
     }
 
-    if (s_job_params(&ctx, s_child(items[0].obj, HMC_NS_WEB, "Results"), &job->results,
+    if (s_job_params(&ctx, s_child(item.obj, HMC_NS_WEB, "Results"), &job->results,
                      &job->result_count) != 0) {
         s_fail(diag, "out of memory");
         goto done;
     }
-    const char *result = hmc_kv_get(job->results, job->result_count, "result");
-    if (result) {
-        job->result_message = s_fold(result);
-        if (!job->result_message) {
-            s_fail(diag, "out of memory");
-            goto done;
-        }
-        if (!job->result_message[0]) {
-            free(job->result_message);
-            job->result_message = NULL;
-        }
-    }
-    char *exc = s_text(s_path(items[0].obj, HMC_NS_WEB, "ResponseException/Message"));
-    if (exc) {
-        job->exception_message = s_fold(exc);
-        free(exc);
-        if (!job->exception_message) {
-            s_fail(diag, "out of memory");
-            goto done;
-        }
-        if (!job->exception_message[0]) {
-            free(job->exception_message);
-            job->exception_message = NULL;
-        }
+    char *exc = s_text(s_path(item.obj, HMC_NS_WEB, "ResponseException/Message"));
+    int folded = s_fold_message(hmc_kv_get(job->results, job->result_count, "result"),
+                                &job->result_message);
+    if (folded == 0)
+        folded = s_fold_message(exc, &job->exception_message);
+    free(exc);
+    if (folded != 0) {
+        s_fail(diag, "out of memory");
+        goto done;
     }
     rc = 0;
 done:
     if (rc != 0)
         hmc_job_status_clear(job);
-    free(items);
     xmlFreeDoc(doc);
     return rc;
 }
-
-static const char *const s_job_request_locals[] = {"JobRequest", NULL};
 
 int hmc_parse_job_request(const char *text, size_t len, hmc_job_request_t *request,
                           hmc_xml_diag_t *diag)
 {
     memset(request, 0, sizeof *request);
-    xmlNode *root;
-    xmlDoc *doc = s_read(text, len, &root, diag);
+    s_item_t item;
+    xmlDoc *doc = s_read_web_object(text, len, "JobRequest", &item, diag);
     if (!doc)
         return -1;
     int rc = -1;
-    s_item_t *items = NULL;
-    size_t count = 0;
-    if (s_items(root, HMC_NS_WEB, s_job_request_locals, &items, &count, diag) != 0)
-        goto done;
-    if (count == 0) {
-        s_fail(diag, "no JobRequest");
-        goto done;
-    }
-    s_ctx_t ctx = {.obj = items[0].obj, .ns = HMC_NS_WEB, .diag = diag};
+    s_ctx_t ctx = {.obj = item.obj, .ns = HMC_NS_WEB, .diag = diag};
     snprintf(ctx.what, sizeof ctx.what, "JobRequest");
     s_get_str(&ctx, "RequestedOperation/OperationName", request->operation,
               sizeof request->operation, true);
     s_get_str(&ctx, "RequestedOperation/GroupName", request->group, sizeof request->group,
               true);
-    if (s_job_params(&ctx, s_child(items[0].obj, HMC_NS_WEB, "JobParameters"),
+    if (s_job_params(&ctx, s_child(item.obj, HMC_NS_WEB, "JobParameters"),
                      &request->params, &request->param_count) != 0) {
         s_fail(diag, "out of memory");
         goto done;
     }
     rc = 0;
 done:
-    free(items);
     xmlFreeDoc(doc);
     return rc;
 }
@@ -1154,27 +1137,17 @@ const char *hmc_job_describe(const hmc_job_status_t *job, char *buf, size_t size
 
 // ------------------------------------------------------------------ errors
 
-static const char *const s_error_locals[] = {"HttpErrorResponse", NULL};
-
 int hmc_parse_http_error(const char *text, size_t len, hmc_http_error_t *error,
                          hmc_xml_diag_t *diag)
 {
     memset(error, 0, sizeof *error);
     error->http_status = -1;
-    xmlNode *root;
-    xmlDoc *doc = s_read(text, len, &root, diag);
+    s_item_t item;
+    xmlDoc *doc = s_read_web_object(text, len, "HttpErrorResponse", &item, diag);
     if (!doc)
         return -1;
     int rc = -1;
-    s_item_t *items = NULL;
-    size_t count = 0;
-    if (s_items(root, HMC_NS_WEB, s_error_locals, &items, &count, diag) != 0)
-        goto done;
-    if (count == 0) {
-        s_fail(diag, "no HttpErrorResponse");
-        goto done;
-    }
-    s_ctx_t ctx = {.obj = items[0].obj, .ns = HMC_NS_WEB, .diag = diag};
+    s_ctx_t ctx = {.obj = item.obj, .ns = HMC_NS_WEB, .diag = diag};
     snprintf(ctx.what, sizeof ctx.what, "HttpErrorResponse");
     s_get_int(&ctx, "HTTPStatus", &error->http_status, true);
     s_get_str(&ctx, "RequestURI", error->request_uri, sizeof error->request_uri, false);
@@ -1193,7 +1166,6 @@ int hmc_parse_http_error(const char *text, size_t len, hmc_http_error_t *error,
     }
     rc = 0;
 done:
-    free(items);
     xmlFreeDoc(doc);
     return rc;
 }
