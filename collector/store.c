@@ -496,16 +496,20 @@ static void s_cache_seq(store_t *self, int64_t agent_id, uint64_t stream_id, uin
     }
 }
 
-//  Note a change in an agent's pending_seq rows: delta, or set to `to` when
-//  delta is INT64_MIN.
-static void s_cache_pending(store_t *self, int64_t agent_id, int64_t delta, int64_t to)
+//  The number of an agent's pending_seq rows is now rows (-1: unknown).
+static void s_cache_pending_set(store_t *self, int64_t agent_id, int64_t rows)
 {
     s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
-    if (!agent)
-        return;
-    if (delta == INT64_MIN)
-        agent->pending_rows = to;
-    else if (agent->pending_rows >= 0)
+    if (agent)
+        agent->pending_rows = rows;
+}
+
+//  delta rows were added to (or, negative, deleted from) an agent's
+//  pending_seq; an unknown count stays unknown.
+static void s_cache_pending_add(store_t *self, int64_t agent_id, int64_t delta)
+{
+    s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
+    if (agent && agent->pending_rows >= 0)
         agent->pending_rows = agent->pending_rows + delta < 0 ? -1 : agent->pending_rows + delta;
 }
 
@@ -802,7 +806,7 @@ int store_pending_load(store_t *self, int64_t agent_id, uint64_t **seqs_p, size_
         goto fail;
     }
     s_done(stmt);
-    s_cache_pending(self, agent_id, INT64_MIN, (int64_t) count);
+    s_cache_pending_set(self, agent_id, (int64_t) count);
     *seqs_p = seqs;
     *count_p = count;
     return 0;
@@ -828,7 +832,7 @@ int store_agent_hello(store_t *self, int64_t agent_id, const Ferry__Hello *hello
         sqlite3_bind_int64(clear, 1, agent_id);
         if (s_run(self, clear, "clear pending seqs") != 0)
             return -1;
-        s_cache_pending(self, agent_id, INT64_MIN, 0);
+        s_cache_pending_set(self, agent_id, 0);
     }
     sqlite3_stmt *stmt = self->stmt[ST_AGENT_HELLO];
     sqlite3_bind_int64(stmt, 1, agent_id);
@@ -868,9 +872,9 @@ int store_agent_seq(store_t *self, int64_t agent_id, uint64_t stream_id, uint64_
         if (s_run(self, stmt, "trim pending seqs") != 0)
             return -1;
         if (stored_stream != stream_id)
-            s_cache_pending(self, agent_id, INT64_MIN, 0);
+            s_cache_pending_set(self, agent_id, 0);
         else
-            s_cache_pending(self, agent_id, -(int64_t) sqlite3_changes(self->db), 0);
+            s_cache_pending_add(self, agent_id, -(int64_t) sqlite3_changes(self->db));
     }
     stmt = self->stmt[ST_AGENT_SEQ];
     sqlite3_bind_int64(stmt, 1, agent_id);
@@ -891,7 +895,7 @@ int store_pending_add(store_t *self, int64_t agent_id, uint64_t seq)
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) seq);
     if (s_run(self, stmt, "insert pending seq") != 0)
         return -1;
-    s_cache_pending(self, agent_id, sqlite3_changes(self->db), 0);
+    s_cache_pending_add(self, agent_id, sqlite3_changes(self->db));
     return 0;
 }
 
