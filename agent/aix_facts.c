@@ -628,7 +628,9 @@ static json_t *s_to_json(s_ctx_t *ctx, const s_facts_t *f)
     return root;
 }
 
-json_t *aix_facts_collect(const char *bin_dir, const char *etc_root, int timeout_ms)
+//  Run the commands (all of them, or with moved only those a move can change)
+//  and build the document.
+static json_t *s_collect(const char *bin_dir, const char *etc_root, int timeout_ms, bool moved)
 {
     s_ctx_t *ctx = calloc(1, sizeof *ctx);
     s_facts_t *f = calloc(1, sizeof *f);
@@ -638,10 +640,16 @@ json_t *aix_facts_collect(const char *bin_dir, const char *etc_root, int timeout
     ctx->bin_dir = bin_dir;
     ctx->timeout_ms = timeout_ms;
     aix_warnings_init(&ctx->warnings);
-    s_collect_identity(ctx, f);
-    s_collect_storage(ctx, f);
-    s_collect_partition(ctx, f);
-    s_collect_niminfo(ctx, etc_root, f);
+    if (!moved) {
+        s_collect_identity(ctx, f);
+        s_collect_storage(ctx, f);
+        s_collect_partition(ctx, f);
+        s_collect_niminfo(ctx, etc_root, f);
+    }
+    else {
+        s_collect_system(ctx, f);
+        s_collect_placement(ctx, f);
+    }
     command_result_free(&ctx->last);
     root = s_to_json(ctx, f);
 done:
@@ -652,36 +660,25 @@ done:
     return root;
 }
 
+json_t *aix_facts_collect(const char *bin_dir, const char *etc_root, int timeout_ms)
+{
+    return s_collect(bin_dir, etc_root, timeout_ms, false);
+}
+
 json_t *aix_facts_collect_moved(const char *bin_dir, int timeout_ms)
 {
-    s_ctx_t *ctx = calloc(1, sizeof *ctx);
-    s_facts_t *f = calloc(1, sizeof *f);
-    json_t *root = NULL;
-    if (!ctx || !f)
-        goto done;
-    ctx->bin_dir = bin_dir;
-    ctx->timeout_ms = timeout_ms;
-    aix_warnings_init(&ctx->warnings);
-    s_collect_system(ctx, f);
-    s_collect_placement(ctx, f);
-    command_result_free(&ctx->last);
-    json_t *full = s_to_json(ctx, f);
+    json_t *full = s_collect(bin_dir, NULL, timeout_ms, true);
+    if (!full)
+        return NULL;
     //  Only the parts these commands fill: the caller keeps the rest.
-    if (full) {
-        root = json_object();
-        static const char *const keys[] = { "system", "partition", "adapters", "rmc", "warnings" };
-        for (size_t i = 0; root && i < sizeof keys / sizeof keys[0]; i++) {
-            json_t *value = json_object_get(full, keys[i]);
-            if (value)
-                json_object_set(root, keys[i], value);
-        }
-        json_decref(full);
+    json_t *root = json_object();
+    static const char *const keys[] = { "system", "partition", "adapters", "rmc", "warnings" };
+    for (size_t i = 0; root && i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *value = json_object_get(full, keys[i]);
+        if (value)
+            json_object_set(root, keys[i], value);
     }
-done:
-    if (f)
-        s_facts_clear(f);
-    free(f);
-    free(ctx);
+    json_decref(full);
     return root;
 }
 
