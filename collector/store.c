@@ -191,6 +191,29 @@ static const char *const s_migrations[] = {
     //  Retention and time-range reads; a per-agent read filters this range
     //  (an (agent_id, time_ms) index halves the insert rate, measured).
     "CREATE INDEX metrics_time ON metrics(time_ms);",
+    //  Version 4: metrics lose their foreign key. The check cost a parent
+    //  lookup per row (~10 % of the insert); the store binds the epoch from
+    //  its agent cache, which fails for an unknown agent before any row is
+    //  written, and agents are never deleted (a deletion would have to delete
+    //  their metrics itself).
+    "CREATE TABLE metrics_v4 ("
+    "  agent_id INTEGER NOT NULL,"
+    "  epoch INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  cpu_user REAL,"
+    "  cpu_sys REAL,"
+    "  cpu_wait REAL,"
+    "  cpu_idle REAL,"
+    "  physc REAL,"
+    "  mem_free_mb REAL,"
+    "  load1 REAL,"
+    "  body BLOB NOT NULL);"
+    "INSERT INTO metrics_v4 SELECT agent_id, epoch, seq, time_ms, cpu_user, cpu_sys, cpu_wait,"
+    "  cpu_idle, physc, mem_free_mb, load1, body FROM metrics ORDER BY rowid;"
+    "DROP TABLE metrics;"
+    "ALTER TABLE metrics_v4 RENAME TO metrics;"
+    "CREATE INDEX metrics_time ON metrics(time_ms);",
 };
 
 #define S_MIGRATIONS ((int) (sizeof s_migrations / sizeof s_migrations[0]))
@@ -198,10 +221,11 @@ _Static_assert(sizeof s_migrations / sizeof s_migrations[0] == STORE_SCHEMA_VERS
                "s_migrations needs exactly one entry per schema version");
 
 //  Data rows carry the agent's epoch: it counts the agent's spool streams, so
-//  a new spool starting again at seq 1 never collides with an old one. It is
-//  read by a sub-select (a primary-key lookup) so callers need not track it;
-//  coalesce keeps an unknown agent id a foreign-key error, which OR IGNORE
-//  does not swallow (a NULL epoch would be silently ignored).
+//  a new spool starting again at seq 1 never collides with an old one. Rare
+//  rows read it by a sub-select (a primary-key lookup) so callers need not
+//  track it; coalesce keeps an unknown agent id a foreign-key error, which OR
+//  IGNORE does not swallow (a NULL epoch would be silently ignored). Metrics,
+//  the bulk, bind it from the agent cache (s_epoch).
 
 //  Prepared statements, by index into s_sql[].
 typedef enum {
@@ -211,6 +235,7 @@ typedef enum {
     ST_AGENT_GET,
     ST_AGENT_ADD,
     ST_AGENT_STREAM,
+    ST_AGENT_EPOCH,
     ST_AGENT_HELLO,
     ST_AGENT_SEQ,
     ST_AGENT_SEEN,
@@ -218,7 +243,6 @@ typedef enum {
     ST_PENDING_LOAD,
     ST_PENDING_TRIM,
     ST_PENDING_CLEAR,
-    ST_METRICS,
     ST_EVENT,
     ST_FACTS_SAME,
     ST_FACTS_HISTORY,
@@ -233,9 +257,10 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_AGENT_GET] = "SELECT id, stream_id, acked_seq FROM agents WHERE key = ?1",
+    [ST_AGENT_GET] = "SELECT id, stream_id, acked_seq, epoch FROM agents WHERE key = ?1",
     [ST_AGENT_ADD] = "INSERT INTO agents(key, first_seen_ms, last_seen_ms) VALUES(?1, ?2, ?2)",
     [ST_AGENT_STREAM] = "SELECT stream_id FROM agents WHERE id = ?1",
+    [ST_AGENT_EPOCH] = "SELECT epoch FROM agents WHERE id = ?1",
     [ST_AGENT_HELLO] = "UPDATE agents SET hostname = ?2, platform = ?3, agent_version = ?4,"
                        " boot_id = ?5, last_hello_ms = ?6, last_seen_ms = max(last_seen_ms, ?6),"
                        " stream_id = ?7,"
@@ -252,9 +277,6 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_PENDING_LOAD] = "SELECT seq FROM pending_seq WHERE agent_id = ?1 ORDER BY seq",
     [ST_PENDING_TRIM] = "DELETE FROM pending_seq WHERE agent_id = ?1 AND seq <= ?2",
     [ST_PENDING_CLEAR] = "DELETE FROM pending_seq WHERE agent_id = ?1",
-    [ST_METRICS] = "INSERT INTO metrics(agent_id, epoch, seq, time_ms, cpu_user, cpu_sys,"
-                   " cpu_wait, cpu_idle, physc, mem_free_mb, load1, body)"
-                   " VALUES(?1, coalesce((SELECT epoch FROM agents WHERE id = ?1), 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_EVENT] = "INSERT OR IGNORE INTO events(agent_id, epoch, seq, time_ms, stored_ms, kind,"
                  " message, attrs_json) VALUES(?1, coalesce((SELECT epoch FROM agents WHERE id = ?1), 0), ?2, ?3, ?4, ?5, ?6, ?7)",
     //  A row means: the current facts are the same (by digest, or by the whole
@@ -282,8 +304,27 @@ static const char *const s_sql[ST_COUNT] = {
 typedef struct {
     store_agent_state_t state; // as last written in this process
     int64_t pending_rows;      // its rows in pending_seq, -1 unknown
+    int64_t epoch;             // agents.epoch, -1 unknown
     char key[];                // Z85 public key
 } s_agent_t;
+
+//  Metrics rows go to SQLite S_METRICS_ROWS at a time, in one multi-row
+//  INSERT: per row that is half the cost of one INSERT per row (measured with
+//  the benchmark's rows). They wait in memory only inside a transaction.
+#define S_METRICS_ROWS 64
+#define S_METRICS_COLUMNS 12
+#define S_METRICS_VALUES 7      // cpu_user .. load1
+
+typedef struct {
+    int64_t agent_id;               // agents.id
+    int64_t epoch;                  // the agent's epoch when the row came
+    uint64_t seq;                   // the agent's sequence number
+    int64_t time_ms;                // sample time
+    double value[S_METRICS_VALUES]; // cpu_user, cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1
+    unsigned present;               // bit i: value[i] is set (else NULL)
+    size_t body_off;                // packed Metrics at metrics_body + body_off
+    size_t body_len;                // its length
+} s_metrics_row_t;
 
 struct _store_t {
     sqlite3 *db;                  // the connection; this store is its only user
@@ -293,12 +334,25 @@ struct _store_t {
     zhashx_t *agents;             // key -> s_agent_t (owned)
     zhashx_t *agents_by_id;       // &state.id -> the same s_agent_t (borrowed)
     zactor_t *checkpointer;       // thread that checkpoints the WAL with its own connection
-    uint8_t *pack_buf;            // reusable buffer for packed Metrics bodies
-    size_t pack_size;             // allocated size of pack_buf
+    s_metrics_row_t metrics[S_METRICS_ROWS]; // rows not yet given to SQLite
+    size_t metrics_count;         // entries used in metrics
+    uint8_t *metrics_body;        // their bodies, back to back
+    size_t metrics_body_len;      // bytes used in metrics_body
+    size_t metrics_body_size;     // bytes allocated
+    sqlite3_stmt *metrics_stmt[S_METRICS_ROWS + 1]; // INSERT of n rows at [n], prepared on first use
     char error[256];              // last error message
 };
 
 // ------------------------------------------------------------------ helpers
+
+static int s_metrics_flush(store_t *self);
+
+//  Forget buffered metrics rows: their transaction is over.
+static void s_metrics_discard(store_t *self)
+{
+    self->metrics_count = 0;
+    self->metrics_body_len = 0;
+}
 
 //  Format a message into the caller's err buffer (which may be NULL).
 static void s_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -319,6 +373,7 @@ static void s_check_tx(store_t *self)
 {
     if (self->in_tx && sqlite3_get_autocommit(self->db)) {
         self->in_tx = false;
+        s_metrics_discard(self);    // buffered rows went with it
         zhashx_purge(self->agents_by_id);
         zhashx_purge(self->agents);
         size_t len = strlen(self->error);
@@ -471,7 +526,8 @@ static void s_agent_free(void **item_p)
     *item_p = NULL;
 }
 
-static void s_cache_add(store_t *self, const char *key, const store_agent_state_t *state)
+static void s_cache_add(store_t *self, const char *key, const store_agent_state_t *state,
+                        int64_t epoch)
 {
     size_t keylen = strlen(key);
     s_agent_t *agent = malloc(sizeof *agent + keylen + 1);
@@ -479,6 +535,7 @@ static void s_cache_add(store_t *self, const char *key, const store_agent_state_
         return; // the cache is an optimisation only
     agent->state = *state;
     agent->pending_rows = -1;
+    agent->epoch = epoch;
     memcpy(agent->key, key, keylen + 1);
     if (zhashx_insert(self->agents, agent->key, agent) != 0) {
         free(agent);
@@ -527,6 +584,34 @@ static int s_stream_id(store_t *self, int64_t agent_id, uint64_t *stream_id_p)
     if (rc == SQLITE_ROW) {
         *stream_id_p = (uint64_t) sqlite3_column_int64(stmt, 0);
         s_done(stmt);
+        return 0;
+    }
+    if (rc == SQLITE_DONE) {
+        s_done(stmt);
+        return s_failf(self, "agent %" PRId64 " not found", agent_id);
+    }
+    snprintf(self->error, sizeof self->error, "read agent: %s", sqlite3_errmsg(self->db));
+    s_done(stmt);
+    s_check_tx(self);
+    return -1;
+}
+
+//  Epoch of an agent (cached); -1 with an error when there is no such agent.
+static int s_epoch(store_t *self, int64_t agent_id, int64_t *epoch_p)
+{
+    s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
+    if (agent && agent->epoch >= 0) {
+        *epoch_p = agent->epoch;
+        return 0;
+    }
+    sqlite3_stmt *stmt = self->stmt[ST_AGENT_EPOCH];
+    sqlite3_bind_int64(stmt, 1, agent_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *epoch_p = sqlite3_column_int64(stmt, 0);
+        s_done(stmt);
+        if (agent)
+            agent->epoch = *epoch_p;
         return 0;
     }
     if (rc == SQLITE_DONE) {
@@ -622,6 +707,15 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
         goto fail;
     }
 
+    //  Before anything is written to a new database: 32 KiB pages instead of
+    //  4 make a commit of appended metrics an eighth of the WAL writes
+    //  (~20 % less time per stored row, measured). An existing database keeps
+    //  the page size it has.
+    if (version == 0 && sqlite3_exec(self->db, "PRAGMA page_size = 32768", NULL, NULL, NULL)
+                            != SQLITE_OK) {
+        s_errf(err, errlen, "%s: page size: %s", path, sqlite3_errmsg(self->db));
+        goto fail;
+    }
     char mode[32] = "";
     if (s_pragma(self->db, "PRAGMA journal_mode = WAL", mode, sizeof mode) != 0) {
         s_errf(err, errlen, "%s: WAL mode: %s", path, sqlite3_errmsg(self->db));
@@ -672,12 +766,14 @@ void store_destroy(store_t **self_p)
         s_run(self, self->stmt[ST_ROLLBACK], "rollback");
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(self->stmt[i]);
+    for (size_t i = 0; i <= S_METRICS_ROWS; i++)
+        sqlite3_finalize(self->metrics_stmt[i]);
     zactor_destroy(&self->checkpointer);
     if (self->db && sqlite3_close(self->db) != SQLITE_OK)
         log_error("store: close: %s", sqlite3_errmsg(self->db));
     zhashx_destroy(&self->agents_by_id);
     zhashx_destroy(&self->agents);
-    free(self->pack_buf);
+    free(self->metrics_body);
     free(self);
     *self_p = NULL;
 }
@@ -698,6 +794,7 @@ int store_begin(store_t *self)
 {
     if (self->in_tx)
         return s_failf(self, "begin: transaction already open");
+    s_metrics_discard(self);
     if (s_run(self, self->stmt[ST_BEGIN], "begin") != 0)
         return -1;
     self->in_tx = true;
@@ -708,7 +805,7 @@ int store_commit(store_t *self)
 {
     if (s_require_tx(self) != 0)
         return -1;
-    if (s_run(self, self->stmt[ST_COMMIT], "commit") == 0) {
+    if (s_metrics_flush(self) == 0 && s_run(self, self->stmt[ST_COMMIT], "commit") == 0) {
         self->in_tx = false;
         return 0;
     }
@@ -729,6 +826,7 @@ int store_rollback(store_t *self)
     if (!self->in_tx)
         return 0;
     //  Rows created in the transaction are gone: forget what we cached.
+    s_metrics_discard(self);
     zhashx_purge(self->agents_by_id);
     zhashx_purge(self->agents);
     int rc = s_run(self, self->stmt[ST_ROLLBACK], "rollback");
@@ -748,6 +846,7 @@ int store_agent_ensure(store_t *self, const char *key, int64_t now_ms, store_age
         return 0;
     }
     store_agent_state_t found = {0};
+    int64_t epoch = 0;          // a new agent's
     sqlite3_stmt *stmt = self->stmt[ST_AGENT_GET];
     s_bind_text(stmt, 1, key);
     int rc = sqlite3_step(stmt);
@@ -755,6 +854,7 @@ int store_agent_ensure(store_t *self, const char *key, int64_t now_ms, store_age
         found.id = sqlite3_column_int64(stmt, 0);
         found.stream_id = (uint64_t) sqlite3_column_int64(stmt, 1);
         found.acked_seq = (uint64_t) sqlite3_column_int64(stmt, 2);
+        epoch = sqlite3_column_int64(stmt, 3);
         s_done(stmt);
     }
     else if (rc == SQLITE_DONE) {
@@ -773,7 +873,7 @@ int store_agent_ensure(store_t *self, const char *key, int64_t now_ms, store_age
         s_check_tx(self);
         return -1;
     }
-    s_cache_add(self, key, &found);
+    s_cache_add(self, key, &found, epoch);
     *state = found;
     return 0;
 }
@@ -844,8 +944,13 @@ int store_agent_hello(store_t *self, int64_t agent_id, const Ferry__Hello *hello
     sqlite3_bind_int64(stmt, 7, (sqlite3_int64) hello->stream_id);
     if (s_run(self, stmt, "update agent hello") != 0)
         return -1;
-    if (hello->stream_id != stream_id)
+    if (hello->stream_id != stream_id) {
         s_cache_seq(self, agent_id, hello->stream_id, 0);
+        //  The statement started the next epoch.
+        s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
+        if (agent && agent->epoch >= 0)
+            agent->epoch++;
+    }
     return 0;
 }
 
@@ -923,47 +1028,141 @@ int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
 
 // ------------------------------------------------------------------ data rows
 
+//  Room for len more body bytes in the metrics buffer.
+static int s_metrics_reserve(store_t *self, size_t len)
+{
+    if (len <= self->metrics_body_size - self->metrics_body_len)
+        return 0;
+    size_t want = self->metrics_body_size ? self->metrics_body_size : 16384;
+    while (want - self->metrics_body_len < len) {
+        if (want > SIZE_MAX / 2)
+            return s_failf(self, "insert metrics: out of memory");
+        want *= 2;
+    }
+    uint8_t *grown = realloc(self->metrics_body, want);
+    if (!grown)
+        return s_failf(self, "insert metrics: out of memory");
+    self->metrics_body = grown;
+    self->metrics_body_size = want;
+    return 0;
+}
+
+//  The INSERT of n rows (1..S_METRICS_ROWS), prepared on first use.
+static sqlite3_stmt *s_metrics_stmt(store_t *self, size_t n)
+{
+    if (self->metrics_stmt[n])
+        return self->metrics_stmt[n];
+    static const char head[] = "INSERT INTO metrics(agent_id, epoch, seq, time_ms, cpu_user,"
+                               " cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1, body)"
+                               " VALUES";
+    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?)";
+    char sql[sizeof head + S_METRICS_ROWS * sizeof row];
+    size_t len = sizeof head - 1;
+    memcpy(sql, head, len);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sql[len++] = ',';
+        memcpy(sql + len, row, sizeof row - 1);
+        len += sizeof row - 1;
+    }
+    sql[len] = '\0';
+    if (sqlite3_prepare_v3(self->db, sql, (int) len + 1, SQLITE_PREPARE_PERSISTENT,
+                           &self->metrics_stmt[n], NULL)
+        != SQLITE_OK) {
+        s_fail(self, "prepare insert metrics");
+        return NULL;
+    }
+    return self->metrics_stmt[n];
+}
+
+//  Give the buffered metrics rows to SQLite. On failure they are gone and the
+//  caller rolls the transaction back.
+static int s_metrics_flush(store_t *self)
+{
+    size_t n = self->metrics_count;
+    if (n == 0)
+        return 0;
+    self->metrics_count = 0;
+    self->metrics_body_len = 0;
+    sqlite3_stmt *stmt = s_metrics_stmt(self, n);
+    if (!stmt)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const s_metrics_row_t *r = &self->metrics[i];
+        int col = (int) i * S_METRICS_COLUMNS;
+        sqlite3_bind_int64(stmt, col + 1, r->agent_id);
+        sqlite3_bind_int64(stmt, col + 2, r->epoch);
+        sqlite3_bind_int64(stmt, col + 3, (sqlite3_int64) r->seq);
+        sqlite3_bind_int64(stmt, col + 4, r->time_ms);
+        for (int v = 0; v < S_METRICS_VALUES; v++) {
+            if (r->present & (1u << v))
+                sqlite3_bind_double(stmt, col + 5 + v, r->value[v]);
+            else
+                sqlite3_bind_null(stmt, col + 5 + v);
+        }
+        sqlite3_bind_blob(stmt, col + 12, self->metrics_body + r->body_off, (int) r->body_len,
+                          SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+        snprintf(self->error, sizeof self->error, "insert metrics: %s", sqlite3_errmsg(self->db));
+        sqlite3_reset(stmt);
+        s_check_tx(self);
+        return -1;
+    }
+    //  Bindings stay: every one is set again before the next use.
+    sqlite3_reset(stmt);
+    return 0;
+}
+
 int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                   const Ferry__Metrics *metrics, const uint8_t *body, size_t body_len)
 {
     if (!self->in_tx)
         return s_failf(self, "no transaction");
-    if (!body) {
-        size_t size = ferry__metrics__get_packed_size(metrics);
-        if (size > self->pack_size) {
-            size_t want = size < 1024 ? 1024 : size * 2;
-            uint8_t *buf = realloc(self->pack_buf, want);
-            if (!buf)
-                return s_failf(self, "insert metrics: out of memory");
-            self->pack_buf = buf;
-            self->pack_size = want;
-        }
-        body_len = ferry__metrics__pack(metrics, self->pack_buf);
-        body = self->pack_buf;
-    }
+    int64_t epoch = 0;
+    if (s_epoch(self, agent_id, &epoch) != 0)
+        return -1;
+    if (!body)
+        body_len = ferry__metrics__get_packed_size(metrics);
     if (body_len > INT_MAX)
         return s_failf(self, "insert metrics: body of %zu bytes", body_len);
+    if (s_metrics_reserve(self, body_len) != 0)
+        return -1;
 
-    sqlite3_stmt *stmt = self->stmt[ST_METRICS];
-    sqlite3_bind_int64(stmt, 1, agent_id);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64) seq);
-    sqlite3_bind_int64(stmt, 3, time_ms);
-    //  Absent parts stay NULL (cleared after the previous row).
+    s_metrics_row_t *r = &self->metrics[self->metrics_count];
+    *r = (s_metrics_row_t) { .agent_id = agent_id, .epoch = epoch, .seq = seq,
+                             .time_ms = time_ms, .body_off = self->metrics_body_len,
+                             .body_len = body_len };
+    uint8_t *dst = self->metrics_body + self->metrics_body_len;
+    if (body)
+        memcpy(dst, body, body_len);
+    else
+        ferry__metrics__pack(metrics, dst);
+    self->metrics_body_len += body_len;
     const Ferry__CpuMetrics *cpu = metrics->cpu;
     if (cpu) {
-        sqlite3_bind_double(stmt, 4, cpu->user_pct);
-        sqlite3_bind_double(stmt, 5, cpu->sys_pct);
-        sqlite3_bind_double(stmt, 6, cpu->wait_pct);
-        sqlite3_bind_double(stmt, 7, cpu->idle_pct);
-        if (cpu->has_physc)
-            sqlite3_bind_double(stmt, 8, cpu->physc);
+        r->value[0] = cpu->user_pct;
+        r->value[1] = cpu->sys_pct;
+        r->value[2] = cpu->wait_pct;
+        r->value[3] = cpu->idle_pct;
+        r->present |= 0xfu;
+        if (cpu->has_physc) {
+            r->value[4] = cpu->physc;
+            r->present |= 1u << 4;
+        }
     }
-    if (metrics->memory)
-        sqlite3_bind_double(stmt, 9, metrics->memory->real_free_mb);
-    if (metrics->load)
-        sqlite3_bind_double(stmt, 10, metrics->load->avg1);
-    sqlite3_bind_blob(stmt, 11, body, (int) body_len, SQLITE_STATIC);
-    return s_run(self, stmt, "insert metrics");
+    if (metrics->memory) {
+        r->value[5] = metrics->memory->real_free_mb;
+        r->present |= 1u << 5;
+    }
+    if (metrics->load) {
+        r->value[6] = metrics->load->avg1;
+        r->present |= 1u << 6;
+    }
+    if (++self->metrics_count == S_METRICS_ROWS)
+        return s_metrics_flush(self);
+    return 0;
 }
 
 //  A JSON string for s; bytes that are not valid UTF-8 become '?'.
@@ -1099,6 +1298,8 @@ int store_prune(store_t *self, int64_t now_ms)
         return -1;
     if (self->opts.metrics_keep_ms <= 0)
         return 0;
+    if (s_metrics_flush(self) != 0)
+        return -1;
     sqlite3_stmt *stmt = self->stmt[ST_PRUNE];
     sqlite3_bind_int64(stmt, 1, now_ms - self->opts.metrics_keep_ms);
     return s_run(self, stmt, "prune metrics");

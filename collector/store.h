@@ -38,7 +38,7 @@
 
 #include "ferry.pb-c.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct _store_t store_t;
 

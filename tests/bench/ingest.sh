@@ -180,6 +180,10 @@ sample_rss "$collector" "$work/rss.max" &
 sampler=$!; pids+=("$sampler")
 
 run_loadgens stored "$endpoint" --window "$window"
+# CPU ticks of the whole collector and of its main (ingest) thread.
+cpu_ticks() { awk '{ print $14 + $15 }' "$1" 2>/dev/null || echo 0; }
+cpu_all=$(cpu_ticks "/proc/$collector/stat")
+cpu_main=$(cpu_ticks "/proc/$collector/task/$collector/stat")
 hwm_kb=$(vm_kb "$collector" VmHWM)
 rss_kb=$(vm_kb "$collector" VmRSS)
 stop_proc "$collector"
@@ -202,6 +206,9 @@ rss_mb=$(awk -v k="$hwm_kb" 'BEGIN { printf "%.0f", k / 1024 }')
 say "collector: connected $connected/$agents, sent $sent, acked $acked, rows $rows" \
     "(distinct $distinct), ${stored_rate} msgs/s, p99 ${p99} ms," \
     "VmRSS $(( rss_kb / 1024 )) MB (max sampled $(( $(cat "$work/rss.max") / 1024 )) MB), VmHWM ${rss_mb} MB"
+hz=$(getconf CLK_TCK)
+say "collector CPU per stored message (whole run, with connecting): $(awk -v t="$cpu_all" -v m="$cpu_main" \
+    -v n="$acked" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.1f us, ingest thread %.1f us", t / hz / n * 1e6, m / hz / n * 1e6 }')"
 
 # ---- bare sink -----------------------------------------------------------------
 "$bin/ferry-sink" --bind 'tcp://127.0.0.1:*' --cert "$work/keys/collector.cert" \
