@@ -627,10 +627,12 @@ static int s_epoch(store_t *self, int64_t agent_id, int64_t *epoch_p)
 // ------------------------------------------------------------------ open / close
 
 #define STORE_CHECKPOINT_MS 1000    // how often the WAL is copied back into the database
+#define S_WAL_REWIND_BYTES (32 * 1024 * 1024) // the writer checkpoints a larger WAL itself
 
 //  Copies the WAL back into the database every second (PASSIVE: never
 //  blocks the writer), so commits on the ingest thread only append to the
 //  WAL. A second connection is what WAL mode allows; it writes no rows.
+
 static void s_checkpointer(zsock_t *pipe, void *args)
 {
     sqlite3 *db = NULL;
@@ -641,8 +643,15 @@ static void s_checkpointer(zsock_t *pipe, void *args)
         sqlite3_close(db);
         db = NULL;
     }
-    else
+    else {
         sqlite3_busy_timeout(db, 1000);
+        //  A connection learns that the database is in WAL mode when it first
+        //  reads it; until then a checkpoint does nothing and says nothing
+        //  (the WAL grew without end under steady ingest).
+        char mode[32] = "";
+        if (s_pragma(db, "PRAGMA journal_mode", mode, sizeof mode) != 0)
+            log_warn("store: checkpoint thread: %s", sqlite3_errmsg(db));
+    }
     zsock_signal(pipe, 0);
     zpoller_t *poller = zpoller_new(pipe, NULL);
     while (!zpoller_wait(poller, STORE_CHECKPOINT_MS)) {
@@ -725,14 +734,26 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
         s_errf(err, errlen, "%s: cannot use WAL mode (journal mode is %s)", path, mode);
         goto fail;
     }
-    //  A 32 MiB page cache keeps the index pages of many agents hot; a
-    //  checkpoint every 16 MiB of WAL instead of 4 rewrites them less often.
+    //  A 32 MiB page cache keeps the index pages of many agents hot.
     const char *sync = self->opts.sync_full ? "PRAGMA synchronous = FULL"
                                             : "PRAGMA synchronous = NORMAL";
     //  Checkpoints run on a thread of their own (s_checkpointer): inside
-    //  commits they cost the ingest thread ~11 % of its time.
-    const char *setup = "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
-                        " PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+    //  commits they cost the ingest thread ~11 % of its time. But only a
+    //  checkpoint by the writer between two of its transactions can rewind
+    //  the WAL while agents keep writing, so past S_WAL_REWIND_BYTES the
+    //  commit that sees it checkpoints too: the thread has copied nearly
+    //  everything by then.
+    char setup[256];
+    char page_size[32] = "";
+    if (s_pragma(self->db, "PRAGMA page_size", page_size, sizeof page_size) != 0) {
+        s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
+        goto fail;
+    }
+    long long pages = S_WAL_REWIND_BYTES / (strtoll(page_size, NULL, 10) > 0
+                                                ? strtoll(page_size, NULL, 10) : 4096);
+    snprintf(setup, sizeof setup, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
+             " PRAGMA wal_autocheckpoint = %lld; PRAGMA journal_size_limit = %d;", pages,
+             2 * S_WAL_REWIND_BYTES);
     if (sqlite3_exec(self->db, sync, NULL, NULL, NULL) != SQLITE_OK
         || sqlite3_exec(self->db, setup, NULL, NULL, NULL) != SQLITE_OK) {
         s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));

@@ -12,10 +12,13 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <czmq.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "store.h"
 
 #define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
@@ -419,6 +422,43 @@ static void test_metrics_buffered(void **state)
     assert_int_equal(store_metrics(fx->store, a, 4, 2000, &s.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
     assert_int_equal(s_query_int(fx, "SELECT epoch FROM metrics WHERE time_ms = 2000"), 1);
+}
+
+//  The checkpoint thread copies committed pages into the database file by
+//  itself (it once did nothing: its connection had never read the database,
+//  so it did not know it was in WAL mode), and the writer rewinds a WAL past
+//  32 MiB.
+static void test_checkpoint_thread(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    sample_t s;
+    s_sample(&s, 1.0);
+    assert_int_equal(store_begin(fx->store), 0);
+    for (uint64_t seq = 1; seq <= 300; seq++)
+        assert_int_equal(store_metrics(fx->store, a, seq, (int64_t) seq, &s.metrics, NULL, 0), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+
+    sqlite3 *db = store_db(fx->store);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT page_count * page_size FROM pragma_page_count,"
+                                            " pragma_page_size", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int64_t want = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    assert_true(want > 0);
+    struct stat st = {0};
+    int64_t deadline = clock_mono_ms() + 10000;
+    while ((stat(fx->path, &st) != 0 || st.st_size < want) && clock_mono_ms() < deadline)
+        zclock_sleep(20);
+    assert_true(st.st_size >= want);
+
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA wal_autocheckpoint", -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(stmt, 0), 32 * 1024 * 1024 / 32768);
+    sqlite3_finalize(stmt);
 }
 
 static void test_unknown_agent(void **state)
@@ -922,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_ensure, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_metrics, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_metrics_buffered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_thread, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_agent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_events, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_facts_history, s_setup, s_teardown),
