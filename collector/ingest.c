@@ -371,20 +371,16 @@ static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
     }
 }
 
+//  body/body_len: a Metrics body as received (kept byte for byte: fields
+//  newer than us survive), or NULL to re-pack env->metrics.
 static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
-                        const uint8_t *frame, size_t frame_size)
+                        const uint8_t *body, size_t body_len)
 {
     int64_t id = peer->agent_id;
     switch (env->body_case) {
-    case FERRY__ENVELOPE__BODY_METRICS: {
-        //  Kept as received (no re-pack; fields newer than us survive).
-        const uint8_t *body = NULL;
-        size_t body_len = 0;
-        if (!codec_field_bytes(frame, frame_size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len))
-            body = NULL;
+    case FERRY__ENVELOPE__BODY_METRICS:
         return store_metrics(self->store, id, env->seq, env->sent_ms, env->metrics, body,
                              body_len);
-    }
     case FERRY__ENVELOPE__BODY_EVENT:
         return store_event(self->store, id, env->seq, env->sent_ms, clock_wall_ms(), env->event);
     case FERRY__ENVELOPE__BODY_FACTS:
@@ -397,7 +393,7 @@ static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env
 }
 
 static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
-                      const uint8_t *frame, size_t frame_size)
+                      const uint8_t *body, size_t body_len)
 {
     if (env->seq == 0) {
         s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
@@ -408,7 +404,7 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
     }
-    else if (s_store_body(self, peer, env, frame, frame_size) != 0) {
+    else if (s_store_body(self, peer, env, body, body_len) != 0) {
         self->batch_failed = true;
     }
     else {
@@ -441,10 +437,15 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
     peer->seen_dirty = true;
     s_observe_frame(self, peer);
 
+    //  Most frames are metrics: decoded only as far as the store needs.
     Ferry__Envelope *env = NULL;
-    codec_status_t status = codec_decode_in(self->arena, zmq_msg_data(payload),
-                                            zmq_msg_size(payload), self->opts->max_frame,
-                                            CODEC_TO_COLLECTOR, &env);
+    const uint8_t *data = zmq_msg_data(payload), *body = NULL;
+    size_t size = zmq_msg_size(payload), body_len = 0;
+    codec_status_t status = CODEC_OK;
+    if (!codec_decode_metrics(self->arena, data, size, self->opts->max_frame, &env, &body,
+                              &body_len))
+        status = codec_decode_in(self->arena, data, size, self->opts->max_frame,
+                                 CODEC_TO_COLLECTOR, &env);
     if (status != CODEC_OK) {
         s_bad_frame(self, peer, status);
         return;
@@ -480,7 +481,10 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         break;
     }
     default:
-        s_on_data(self, peer, env, zmq_msg_data(payload), zmq_msg_size(payload));
+        if (env->body_case == FERRY__ENVELOPE__BODY_METRICS && !body
+            && !codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len))
+            body = NULL;
+        s_on_data(self, peer, env, body, body_len);
         self->batch_count++;
         break;
     }

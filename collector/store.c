@@ -14,6 +14,7 @@
     does no SELECT; the cache is dropped whenever a transaction is rolled back,
     because it may then name rows or values that no longer exist. */
 #include "store.h"
+#include "metrics_batch.h"
 
 #include <czmq.h>
 #include <jansson.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics_batch.h"
 
 //  Schema migrations: s_migrations[v] takes the database from version v - 1 to
 //  version v. Adding schema version 2 = one new entry here (and bumping
@@ -191,16 +193,21 @@ static const char *const s_migrations[] = {
     //  Retention and time-range reads; a per-agent read filters this range
     //  (an (agent_id, time_ms) index halves the insert rate, measured).
     "CREATE INDEX metrics_time ON metrics(time_ms);",
-    //  Version 4: metrics lose their foreign key. The check cost a parent
-    //  lookup per row (~10 % of the insert); the store binds the epoch from
-    //  its agent cache, which fails for an unknown agent before any row is
-    //  written, and agents are never deleted (a deletion would have to delete
-    //  their metrics itself).
+    //  Version 4: metrics are stored in chunks, a row per agent and batch
+    //  (see metrics_batch.h): a row per sample was most of the collector's
+    //  time at high rates. No foreign key either: the check cost a parent
+    //  lookup per row, the store binds the epoch from its agent cache (which
+    //  fails for an unknown agent) and agents are never deleted (a deletion
+    //  would have to delete their metrics itself). Per-sample rows become
+    //  chunks of one (ferry_metrics_chunk, registered by the store).
     "CREATE TABLE metrics_v4 ("
     "  agent_id INTEGER NOT NULL,"
     "  epoch INTEGER NOT NULL,"
-    "  seq INTEGER NOT NULL,"
+    "  samples INTEGER NOT NULL,"
+    "  first_time_ms INTEGER NOT NULL,"
     "  time_ms INTEGER NOT NULL,"
+    "  seqs TEXT NOT NULL,"
+    "  times TEXT NOT NULL,"
     "  cpu_user REAL,"
     "  cpu_sys REAL,"
     "  cpu_wait REAL,"
@@ -208,12 +215,18 @@ static const char *const s_migrations[] = {
     "  physc REAL,"
     "  mem_free_mb REAL,"
     "  load1 REAL,"
-    "  body BLOB NOT NULL);"
-    "INSERT INTO metrics_v4 SELECT agent_id, epoch, seq, time_ms, cpu_user, cpu_sys, cpu_wait,"
-    "  cpu_idle, physc, mem_free_mb, load1, body FROM metrics ORDER BY rowid;"
+    "  chunk BLOB NOT NULL);"
+    "INSERT INTO metrics_v4 SELECT agent_id, epoch, 1, time_ms, time_ms, json_array(seq),"
+    "  json_array(time_ms), cpu_user, cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1,"
+    "  ferry_metrics_chunk(body) FROM metrics ORDER BY rowid;"
     "DROP TABLE metrics;"
     "ALTER TABLE metrics_v4 RENAME TO metrics;"
-    "CREATE INDEX metrics_time ON metrics(time_ms);",
+    "CREATE INDEX metrics_time ON metrics(time_ms);"
+    //  A row per sample for SQL: stored_order follows the order of storage.
+    "CREATE VIEW metric_samples AS SELECT m.agent_id, m.epoch, CAST(s.value AS INTEGER) AS seq,"
+    "  CAST(json_extract(m.times, '$[' || s.key || ']') AS INTEGER) AS time_ms,"
+    "  (m.rowid << 16) + s.key AS stored_order, m.rowid AS chunk_id, s.key AS position"
+    "  FROM metrics m, json_each(m.seqs) s;",
 };
 
 #define S_MIGRATIONS ((int) (sizeof s_migrations / sizeof s_migrations[0]))
@@ -243,6 +256,7 @@ typedef enum {
     ST_PENDING_LOAD,
     ST_PENDING_TRIM,
     ST_PENDING_CLEAR,
+    ST_METRICS,
     ST_EVENT,
     ST_FACTS_SAME,
     ST_FACTS_HISTORY,
@@ -261,6 +275,9 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_AGENT_ADD] = "INSERT INTO agents(key, first_seen_ms, last_seen_ms) VALUES(?1, ?2, ?2)",
     [ST_AGENT_STREAM] = "SELECT stream_id FROM agents WHERE id = ?1",
     [ST_AGENT_EPOCH] = "SELECT epoch FROM agents WHERE id = ?1",
+    [ST_METRICS] = "INSERT INTO metrics(agent_id, epoch, samples, first_time_ms, time_ms, seqs,"
+                   " times, cpu_user, cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1, chunk)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [ST_AGENT_HELLO] = "UPDATE agents SET hostname = ?2, platform = ?3, agent_version = ?4,"
                        " boot_id = ?5, last_hello_ms = ?6, last_seen_ms = max(last_seen_ms, ?6),"
                        " stream_id = ?7,"
@@ -308,23 +325,6 @@ typedef struct {
     char key[];                // Z85 public key
 } s_agent_t;
 
-//  Metrics rows go to SQLite S_METRICS_ROWS at a time, in one multi-row
-//  INSERT: per row that is half the cost of one INSERT per row (measured with
-//  the benchmark's rows). They wait in memory only inside a transaction.
-#define S_METRICS_ROWS 64
-#define S_METRICS_COLUMNS 12
-#define S_METRICS_VALUES 7      // cpu_user .. load1
-
-typedef struct {
-    int64_t agent_id;               // agents.id
-    int64_t epoch;                  // the agent's epoch when the row came
-    uint64_t seq;                   // the agent's sequence number
-    int64_t time_ms;                // sample time
-    double value[S_METRICS_VALUES]; // cpu_user, cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1
-    unsigned present;               // bit i: value[i] is set (else NULL)
-    size_t body_off;                // packed Metrics at metrics_body + body_off
-    size_t body_len;                // its length
-} s_metrics_row_t;
 
 struct _store_t {
     sqlite3 *db;                  // the connection; this store is its only user
@@ -334,12 +334,7 @@ struct _store_t {
     zhashx_t *agents;             // key -> s_agent_t (owned)
     zhashx_t *agents_by_id;       // &state.id -> the same s_agent_t (borrowed)
     zactor_t *checkpointer;       // thread that checkpoints the WAL with its own connection
-    s_metrics_row_t metrics[S_METRICS_ROWS]; // rows not yet given to SQLite
-    size_t metrics_count;         // entries used in metrics
-    uint8_t *metrics_body;        // their bodies, back to back
-    size_t metrics_body_len;      // bytes used in metrics_body
-    size_t metrics_body_size;     // bytes allocated
-    sqlite3_stmt *metrics_stmt[S_METRICS_ROWS + 1]; // INSERT of n rows at [n], prepared on first use
+    metrics_batch_t *metrics;     // samples of the open transaction, written as chunks at commit
     char error[256];              // last error message
 };
 
@@ -350,8 +345,8 @@ static int s_metrics_flush(store_t *self);
 //  Forget buffered metrics rows: their transaction is over.
 static void s_metrics_discard(store_t *self)
 {
-    self->metrics_count = 0;
-    self->metrics_body_len = 0;
+    if (self->metrics)
+        metrics_batch_clear(self->metrics);
 }
 
 //  Format a message into the caller's err buffer (which may be NULL).
@@ -629,6 +624,21 @@ static int s_epoch(store_t *self, int64_t agent_id, int64_t *epoch_p)
 #define STORE_CHECKPOINT_MS 1000    // how often the WAL is copied back into the database
 #define S_WAL_REWIND_BYTES (32 * 1024 * 1024) // the writer checkpoints a larger WAL itself
 
+//  SQL ferry_metrics_chunk(body): a metrics chunk of that one body (the
+//  migration of per-sample rows).
+static void s_sql_metrics_chunk(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void) argc;
+    uint8_t *chunk = NULL;
+    size_t len = 0;
+    const uint8_t *body = sqlite3_value_blob(argv[0]);
+    if (metrics_chunk_of_one(body, (size_t) sqlite3_value_bytes(argv[0]), &chunk, &len) != 0) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_blob64(ctx, chunk, len, free);
+}
+
 //  Copies the WAL back into the database every second (PASSIVE: never
 //  blocks the writer), so commits on the ingest thread only append to the
 //  WAL. A second connection is what WAL mode allows; it writes no rows.
@@ -759,6 +769,15 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
         s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
+    self->metrics = metrics_batch_new();
+    if (!self->metrics
+        || sqlite3_create_function_v2(self->db, "ferry_metrics_chunk", 1,
+                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                      s_sql_metrics_chunk, NULL, NULL, NULL)
+               != SQLITE_OK) {
+        s_errf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
     if (s_migrate(self->db, err, errlen) != 0)
         goto fail;
     self->checkpointer = zactor_new(s_checkpointer, (void *) path);
@@ -787,14 +806,12 @@ void store_destroy(store_t **self_p)
         s_run(self, self->stmt[ST_ROLLBACK], "rollback");
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(self->stmt[i]);
-    for (size_t i = 0; i <= S_METRICS_ROWS; i++)
-        sqlite3_finalize(self->metrics_stmt[i]);
     zactor_destroy(&self->checkpointer);
     if (self->db && sqlite3_close(self->db) != SQLITE_OK)
         log_error("store: close: %s", sqlite3_errmsg(self->db));
     zhashx_destroy(&self->agents_by_id);
     zhashx_destroy(&self->agents);
-    free(self->metrics_body);
+    metrics_batch_destroy(&self->metrics);
     free(self);
     *self_p = NULL;
 }
@@ -1049,91 +1066,34 @@ int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
 
 // ------------------------------------------------------------------ data rows
 
-//  Room for len more body bytes in the metrics buffer.
-static int s_metrics_reserve(store_t *self, size_t len)
-{
-    if (len <= self->metrics_body_size - self->metrics_body_len)
-        return 0;
-    size_t want = self->metrics_body_size ? self->metrics_body_size : 16384;
-    while (want - self->metrics_body_len < len) {
-        if (want > SIZE_MAX / 2)
-            return s_failf(self, "insert metrics: out of memory");
-        want *= 2;
-    }
-    uint8_t *grown = realloc(self->metrics_body, want);
-    if (!grown)
-        return s_failf(self, "insert metrics: out of memory");
-    self->metrics_body = grown;
-    self->metrics_body_size = want;
-    return 0;
-}
-
-//  The INSERT of n rows (1..S_METRICS_ROWS), prepared on first use.
-static sqlite3_stmt *s_metrics_stmt(store_t *self, size_t n)
-{
-    if (self->metrics_stmt[n])
-        return self->metrics_stmt[n];
-    static const char head[] = "INSERT INTO metrics(agent_id, epoch, seq, time_ms, cpu_user,"
-                               " cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1, body)"
-                               " VALUES";
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?)";
-    char sql[sizeof head + S_METRICS_ROWS * sizeof row];
-    size_t len = sizeof head - 1;
-    memcpy(sql, head, len);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sql[len++] = ',';
-        memcpy(sql + len, row, sizeof row - 1);
-        len += sizeof row - 1;
-    }
-    sql[len] = '\0';
-    if (sqlite3_prepare_v3(self->db, sql, (int) len + 1, SQLITE_PREPARE_PERSISTENT,
-                           &self->metrics_stmt[n], NULL)
-        != SQLITE_OK) {
-        s_fail(self, "prepare insert metrics");
-        return NULL;
-    }
-    return self->metrics_stmt[n];
-}
-
-//  Give the buffered metrics rows to SQLite. On failure they are gone and the
+//  Write the open transaction's samples, a row per chunk. On failure the
 //  caller rolls the transaction back.
 static int s_metrics_flush(store_t *self)
 {
-    size_t n = self->metrics_count;
-    if (n == 0)
+    if (metrics_batch_count(self->metrics) == 0)
         return 0;
-    self->metrics_count = 0;
-    self->metrics_body_len = 0;
-    sqlite3_stmt *stmt = s_metrics_stmt(self, n);
-    if (!stmt)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        const s_metrics_row_t *r = &self->metrics[i];
-        int col = (int) i * S_METRICS_COLUMNS;
-        sqlite3_bind_int64(stmt, col + 1, r->agent_id);
-        sqlite3_bind_int64(stmt, col + 2, r->epoch);
-        sqlite3_bind_int64(stmt, col + 3, (sqlite3_int64) r->seq);
-        sqlite3_bind_int64(stmt, col + 4, r->time_ms);
-        for (int v = 0; v < S_METRICS_VALUES; v++) {
-            if (r->present & (1u << v))
-                sqlite3_bind_double(stmt, col + 5 + v, r->value[v]);
-            else
-                sqlite3_bind_null(stmt, col + 5 + v);
-        }
-        sqlite3_bind_blob(stmt, col + 12, self->metrics_body + r->body_off, (int) r->body_len,
-                          SQLITE_STATIC);
+    sqlite3_stmt *stmt = self->stmt[ST_METRICS];
+    metrics_chunk_t c;
+    int more;
+    while ((more = metrics_batch_next(self->metrics, &c)) == 1) {
+        sqlite3_bind_int64(stmt, 1, c.agent_id);
+        sqlite3_bind_int64(stmt, 2, c.epoch);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64) c.samples);
+        sqlite3_bind_int64(stmt, 4, c.first_time_ms);
+        sqlite3_bind_int64(stmt, 5, c.time_ms);
+        sqlite3_bind_text(stmt, 6, c.seqs_json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 7, c.times_json, -1, SQLITE_STATIC);
+        for (int v = 0; v < METRICS_VALUES; v++)
+            if (c.present & (1u << v))
+                sqlite3_bind_double(stmt, 8 + v, c.value[v]);
+        sqlite3_bind_blob(stmt, 15, c.chunk, (int) c.chunk_len, SQLITE_STATIC);
+        if (s_run(self, stmt, "insert metrics") != 0)
+            break;
     }
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE) {
-        snprintf(self->error, sizeof self->error, "insert metrics: %s", sqlite3_errmsg(self->db));
-        sqlite3_reset(stmt);
-        s_check_tx(self);
-        return -1;
-    }
-    //  Bindings stay: every one is set again before the next use.
-    sqlite3_reset(stmt);
-    return 0;
+    metrics_batch_clear(self->metrics);
+    if (more < 0)
+        return s_failf(self, "insert metrics: out of memory");
+    return more == 0 ? 0 : -1;
 }
 
 int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
@@ -1144,45 +1104,11 @@ int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms
     int64_t epoch = 0;
     if (s_epoch(self, agent_id, &epoch) != 0)
         return -1;
-    if (!body)
-        body_len = ferry__metrics__get_packed_size(metrics);
-    if (body_len > INT_MAX)
+    if (body_len > INT_MAX / 2)
         return s_failf(self, "insert metrics: body of %zu bytes", body_len);
-    if (s_metrics_reserve(self, body_len) != 0)
-        return -1;
-
-    s_metrics_row_t *r = &self->metrics[self->metrics_count];
-    *r = (s_metrics_row_t) { .agent_id = agent_id, .epoch = epoch, .seq = seq,
-                             .time_ms = time_ms, .body_off = self->metrics_body_len,
-                             .body_len = body_len };
-    uint8_t *dst = self->metrics_body + self->metrics_body_len;
-    if (body)
-        memcpy(dst, body, body_len);
-    else
-        ferry__metrics__pack(metrics, dst);
-    self->metrics_body_len += body_len;
-    const Ferry__CpuMetrics *cpu = metrics->cpu;
-    if (cpu) {
-        r->value[0] = cpu->user_pct;
-        r->value[1] = cpu->sys_pct;
-        r->value[2] = cpu->wait_pct;
-        r->value[3] = cpu->idle_pct;
-        r->present |= 0xfu;
-        if (cpu->has_physc) {
-            r->value[4] = cpu->physc;
-            r->present |= 1u << 4;
-        }
-    }
-    if (metrics->memory) {
-        r->value[5] = metrics->memory->real_free_mb;
-        r->present |= 1u << 5;
-    }
-    if (metrics->load) {
-        r->value[6] = metrics->load->avg1;
-        r->present |= 1u << 6;
-    }
-    if (++self->metrics_count == S_METRICS_ROWS)
-        return s_metrics_flush(self);
+    if (metrics_batch_add(self->metrics, agent_id, epoch, seq, time_ms, metrics, body, body_len)
+        != 0)
+        return s_failf(self, "insert metrics: out of memory");
     return 0;
 }
 

@@ -5,15 +5,21 @@
     (store_begin / store_commit). Agents are identified by their CURVE public
     key (Z85, 40 chars); the store maps keys to small integer ids.
 
-    Tables (schema version 1):
+    Tables:
       agents(id, key UNIQUE, hostname, platform, agent_version, boot_id,
              stream_id, epoch, acked_seq, first_seen_ms, last_seen_ms, last_hello_ms,
              heartbeat_interval_ms, stall_ms, unacked, dropped, bad_frames)
       pending_seq(agent_id, seq)          stored seqs above acked_seq (gaps)
       facts_current(agent_id PK, seq, time_ms, digest, json)
       facts_history(id, agent_id, seq, time_ms, digest, json)  changes only
-      metrics(agent_id, seq, time_ms, cpu_user, cpu_sys, cpu_wait, cpu_idle,
-              physc, mem_free_mb, load1, body BLOB)  body = packed Metrics
+      metrics(agent_id, epoch, samples, first_time_ms, time_ms, seqs, times,
+              cpu_user, cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1,
+              chunk BLOB)         schema 4: a chunk of one agent's samples of one
+                                  transaction (metrics_batch.h); seqs and times
+                                  are JSON arrays, the figures the newest sample's,
+                                  chunk a packed MetricsChunk of the bodies as received
+      metric_samples (view)       a row per sample: agent_id, epoch, seq, time_ms,
+                                  stored_order, chunk_id, position
       events(id, agent_id, seq, time_ms, stored_ms, kind, message, attrs_json)
       job_updates(id, agent_id, seq, time_ms, job_id, state, phase, message, exit_code)
     Schema version 2 adds plans, moves and audit (see the migration in
@@ -25,10 +31,10 @@
     The caller keeps duplicates out: acked_seq and pending_seq, written in the
     same transaction as the rows they describe, say exactly which seqs are
     stored. UNIQUE(agent_id, epoch, seq) on events, facts_history and
-    job_updates is a last line behind that; metrics (schema 3) have no unique
-    key: with 1,000 agents writing at once, that index cost two thirds of the
-    insert time (random B-tree pages per row) while the table and its time
-    index only append. */
+    job_updates is a last line behind that; metrics have no unique key (a row
+    per sample and that index were most of the collector's time at high
+    rates). Metrics retention (store_prune) drops whole chunks, when their
+    newest sample is older than the limit. */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
 
@@ -100,6 +106,8 @@ int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
 //  deduplicated by the store: the caller stores each seq once (see above).
 //  body (borrowed, may be NULL) is metrics packed as the agent sent them: kept
 //  as they are, with any field newer than this collector; NULL packs metrics.
+//  Metrics wait in memory until store_commit writes them as chunks; an
+//  unknown agent fails at once.
 int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                   const Ferry__Metrics *metrics, const uint8_t *body, size_t body_len);
 int store_event(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
@@ -109,7 +117,7 @@ int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
 int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                      const Ferry__JobUpdate *update);
 
-//  Delete metrics older than the retention. 0 / -1.
+//  Delete metrics chunks whose newest sample is older than the retention. 0 / -1.
 int store_prune(store_t *self, int64_t now_ms);
 
 //  The CURVE key (Z85, into key: 41 bytes) of the agent whose current facts

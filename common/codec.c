@@ -275,6 +275,43 @@ bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
     return found == 1;
 }
 
+bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size,
+                          size_t max_frame, Ferry__Envelope **env_p, const uint8_t **body_p,
+                          size_t *body_len_p)
+{
+    *env_p = NULL;
+    if (size == 0 || size > max_frame)
+        return false;
+    s_arena_reset(arena);
+    Ferry__MetricsFrameView *view =
+        ferry__metrics_frame_view__unpack(&arena->allocator, size, data);
+    //  Anything else at the top level (another body, a newer field) and the
+    //  full decoder decides, as before.
+    if (!view || !view->metrics || view->base.n_unknown_fields
+        || view->version != CODEC_VERSION || !s_unknown_fields_valid(&view->base)
+        || !codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, body_p, body_len_p))
+        return false;
+    Ferry__Envelope *env = s_arena_alloc(arena, sizeof *env);
+    Ferry__Metrics *metrics = s_arena_alloc(arena, sizeof *metrics);
+    if (!env || !metrics)
+        return false;
+    ferry__envelope__init(env);
+    ferry__metrics__init(metrics);
+    env->version = view->version;
+    env->seq = view->seq;
+    env->sent_ms = view->sent_ms;
+    env->first_seq = view->first_seq;
+    env->body_case = FERRY__ENVELOPE__BODY_METRICS;
+    env->metrics = metrics;
+    metrics->interval_s = view->metrics->interval_s;
+    metrics->cpu = view->metrics->cpu;
+    metrics->memory = view->metrics->memory;
+    metrics->load = view->metrics->load;
+    metrics->processes = view->metrics->processes;
+    *env_p = env;
+    return true;
+}
+
 void codec_free(Ferry__Envelope *env)
 {
     if (env)

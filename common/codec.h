@@ -67,6 +67,19 @@ codec_status_t codec_decode_in(codec_arena_t *arena, const uint8_t *data, size_t
                                size_t max_frame, codec_direction_t direction,
                                Ferry__Envelope **env_p);
 
+//  The fast path for the bulk of agent traffic, a frame that carries Metrics.
+//  When data (borrowed) is exactly such a frame, well formed and of this
+//  version (no other top-level field, the body once), returns true with
+//  *env_p an Envelope in the arena (as codec_decode_in) whose metrics holds
+//  only interval_s, cpu, memory, load and processes, and *body_p/*body_len_p
+//  the Metrics body inside data. Disks and interfaces are not decoded: their
+//  contents are not checked (the body is stored as received and read back
+//  with the full schema). Otherwise returns false and leaves the frame to
+//  codec_decode_in, which then gives exactly the answer it always gave.
+bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size,
+                          size_t max_frame, Ferry__Envelope **env_p, const uint8_t **body_p,
+                          size_t *body_len_p);
+
 //  Free an Envelope returned by codec_decode; NULL is fine.
 void codec_free(Ferry__Envelope *env);
 

@@ -254,7 +254,7 @@ pids+=("$!")
 # ---- ready? ----------------------------------------------------------------------
 q() { sqlite3 -cmd '.timeout 5000' "$work/ferry.db" "$1" 2>/dev/null; }
 agent_rows_since() { # rows of our agent with time_ms >= $1 (and < $2 when given)
-  q "SELECT count(*) FROM metrics m JOIN agents a ON a.id = m.agent_id
+  q "SELECT count(*) FROM metric_samples m JOIN agents a ON a.id = m.agent_id
      WHERE a.key = '$agent_key' AND m.time_ms >= $1 ${2:+AND m.time_ms < $2}"
 }
 wait_for ferry-agent "$agent" 60 "[[ \$(agent_rows_since 0) -ge 1 ]]"

@@ -197,7 +197,7 @@ connected=$(lg_field sum connected stored)
 elapsed=$(lg_field max elapsed_s stored)
 p99=$(lg_field max p99_ms stored)
 IFS='|' read -r rows distinct < <(sqlite3 -readonly "$work/ferry.db" \
-  "SELECT count(*), count(DISTINCT agent_id || ':' || seq) FROM metrics")
+  "SELECT count(*), count(DISTINCT agent_id || ':' || epoch || ':' || seq) FROM metric_samples")
 duplicated=$(( rows - distinct ))
 # Not acked within ACK_WAIT, plus acked but not in the database.
 lost=$(( sent - acked + (acked > distinct ? acked - distinct : 0) ))

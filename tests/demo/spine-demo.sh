@@ -81,7 +81,7 @@ sqlite3 -header -column "$dir/ferry.db" "
          json_extract(f.json, '$.system.serial') AS serial,
          json_extract(f.json, '$.os.level') AS oslevel,
          json_extract(f.json, '$.rootvg.disks[0]') AS rootvg,
-         a.acked_seq AS acked, (SELECT count(*) FROM metrics m WHERE m.agent_id = a.id) AS metrics,
+         a.acked_seq AS acked, (SELECT count(*) FROM metric_samples m WHERE m.agent_id = a.id) AS metrics,
          strftime('%H:%M:%f', a.last_seen_ms / 1000.0, 'unixepoch') AS last_seen
   FROM agents a JOIN facts_current f ON f.agent_id = a.id ORDER BY partition"
 
@@ -100,11 +100,12 @@ sqlite3 -header -column "$dir/ferry.db" "
 
 say "latest metrics per agent"
 sqlite3 -header -column "$dir/ferry.db" "
-  SELECT json_extract(f.json, '$.partition.name') AS partition, m.seq,
+  SELECT json_extract(f.json, '$.partition.name') AS partition,
+         json_extract(m.seqs, '$[' || (m.samples - 1) || ']') AS seq,
          printf('%.1f', m.cpu_user) AS cpu_user, printf('%.1f', m.cpu_sys) AS cpu_sys,
          printf('%.0f', m.mem_free_mb) AS mem_free_mb, printf('%.2f', m.load1) AS load1
   FROM metrics m JOIN agents a ON a.id = m.agent_id JOIN facts_current f ON f.agent_id = a.id
-  WHERE m.seq = (SELECT max(seq) FROM metrics WHERE agent_id = m.agent_id) ORDER BY partition"
+  WHERE m.rowid = (SELECT max(rowid) FROM metrics WHERE agent_id = m.agent_id) ORDER BY partition"
 
 say "stopping: agents first, then the collector (SIGTERM: commit, ack, exit 0)"
 for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -112,5 +113,5 @@ for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
   wait "${pids[$i]}" && echo "pid ${pids[$i]} exited 0" || echo "pid ${pids[$i]} exited $?"
 done
 pids=()
-sqlite3 "$dir/ferry.db" "SELECT 'stored: ' || (SELECT count(*) FROM metrics) || ' metrics, ' ||
+sqlite3 "$dir/ferry.db" "SELECT 'stored: ' || (SELECT count(*) FROM metric_samples) || ' metrics, ' ||
   (SELECT count(*) FROM facts_history) || ' facts from ' || (SELECT count(*) FROM agents) || ' agents'"

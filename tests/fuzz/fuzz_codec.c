@@ -9,9 +9,15 @@
         bytes (the round trip is stable);
       - decoding into an arena gives the same status and envelope;
       - the metrics body found in the frame by codec_field_bytes lies inside it
-        and is the body the decoder produced. */
+        and is the body the decoder produced;
+      - the metrics fast path (codec_decode_metrics) takes only frames the
+        full decoder takes as Metrics with the same header and figures, its
+        body lies inside the frame. It does not check the contents of disks
+        and interfaces, so a frame it takes may be malformed for the full
+        decoder there, and only there (not another version, not another body). */
 #include "codec.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +114,44 @@ static void s_body_bytes(const Ferry__Envelope *env, const uint8_t *data, size_t
     ferry__metrics__free_unpacked(metrics, NULL);
 }
 
+static bool s_same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static void s_fast_path(const uint8_t *data, size_t size)
+{
+    Ferry__Envelope *fast = NULL, *full = NULL;
+    const uint8_t *body = NULL;
+    size_t len = 0;
+    bool taken = codec_decode_metrics(s_arena, data, size, CODEC_DEFAULT_MAX_FRAME, &fast, &body,
+                                      &len);
+    codec_status_t status = codec_decode(data, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_COLLECTOR,
+                                         &full);
+    if (!taken) {
+        codec_free(full);
+        return;
+    }
+    if (body < data || body + len > data + size)
+        s_fail("fast path: body outside the frame");
+    if (status != CODEC_OK) {
+        //  Only the undecoded parts may be wrong, and only malformed.
+        if (status != CODEC_ERR_MALFORMED)
+            s_fail("fast path took a frame the full decoder refuses for another reason");
+        return;
+    }
+    const Ferry__Metrics *a = fast->metrics, *b = full->metrics;
+    if (full->body_case != FERRY__ENVELOPE__BODY_METRICS || fast->seq != full->seq
+        || fast->first_seq != full->first_seq || fast->sent_ms != full->sent_ms
+        || fast->version != full->version || !s_same_double(a->interval_s, b->interval_s)
+        || a->processes != b->processes || !a->cpu != !b->cpu || !a->memory != !b->memory
+        || !a->load != !b->load
+        || (a->cpu && (!s_same_double(a->cpu->user_pct, b->cpu->user_pct)
+                       || !s_same_double(a->cpu->physc, b->cpu->physc)
+                       || a->cpu->has_physc != b->cpu->has_physc))
+        || (a->memory && !s_same_double(a->memory->real_free_mb, b->memory->real_free_mb))
+        || (a->load && !s_same_double(a->load->avg1, b->load->avg1)))
+        s_fail("fast path and full decoder disagree");
+    codec_free(full);
+}
+
 static codec_status_t s_direction(const uint8_t *data, size_t size, codec_direction_t dir)
 {
     Ferry__Envelope *env, *small;
@@ -134,6 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     codec_status_t to_collector = s_direction(data, size, CODEC_TO_COLLECTOR);
     codec_status_t to_agent = s_direction(data, size, CODEC_TO_AGENT);
+    s_fast_path(data, size);
     if ((to_collector == CODEC_OK && to_agent != CODEC_ERR_DIRECTION)
         || (to_agent == CODEC_OK && to_collector != CODEC_ERR_DIRECTION))
         s_fail("a body is accepted in both directions, or refused for another reason");

@@ -43,13 +43,13 @@ void it_check_delivered(it_env_t *env, const char *name, pid_t pid, int starts)
     assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     int64_t id = s_agent_int(env, key, "id");
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM metrics WHERE agent_id = %" PRId64, id);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM metric_samples WHERE agent_id = %" PRId64, id);
     int64_t metrics = it_db_int(env, sql);
     snprintf(sql, sizeof sql,
-             "SELECT count(DISTINCT seq) FROM metrics WHERE agent_id = %" PRId64, id);
+             "SELECT count(DISTINCT seq) FROM metric_samples WHERE agent_id = %" PRId64, id);
     int64_t distinct = it_db_int(env, sql);
     snprintf(sql, sizeof sql,
-             "SELECT max(seq) FROM metrics WHERE agent_id = %" PRId64, id);
+             "SELECT max(seq) FROM metric_samples WHERE agent_id = %" PRId64, id);
     int64_t max_seq = it_db_int(env, sql);
     int64_t dropped = s_agent_int(env, key, "dropped");
     fprintf(stderr, "%s: last seq %" PRIu64 ", %" PRId64 " metrics rows, %d starts, dropped %" PRId64 "\n",

@@ -37,7 +37,7 @@ static void s_name(char *out, size_t size, int i) { snprintf(out, size, "agent%d
 
 static int64_t s_metrics(it_env_t *env)
 {
-    return it_db_int(env, "SELECT count(*) FROM metrics");
+    return it_db_int(env, "SELECT count(*) FROM metric_samples");
 }
 
 static void s_start_agents(it_env_t *env, pid_t *pids)
@@ -77,14 +77,14 @@ static void test_collector_sigkill(void **state)
     s_start_agents(env, pids);
     for (int round = 1; round <= 3; round++) {
         int64_t before = s_metrics(env);
-        assert_true(it_wait_db(env, "SELECT count(*) FROM metrics", before + 100, 30000) >= before + 100);
+        assert_true(it_wait_db(env, "SELECT count(*) FROM metric_samples", before + 100, 30000) >= before + 100);
         int status = it_stop(env, env->collector, SIGKILL, 10000);
         assert_true(status >= 0 && WIFSIGNALED(status));
         s_wait_agents_lost(env, round);
         it_start_collector(env, NULL);
     }
     int64_t before = s_metrics(env);
-    assert_true(it_wait_db(env, "SELECT count(*) FROM metrics", before + 100, 30000) >= before + 100);
+    assert_true(it_wait_db(env, "SELECT count(*) FROM metric_samples", before + 100, 30000) >= before + 100);
     s_check_all(env, pids, 2);
 }
 
@@ -102,7 +102,7 @@ static void test_collector_away(void **state)
     pid_t pids[AGENTS];
     it_start_collector(env, NULL);
     s_start_agents(env, pids);
-    assert_true(it_wait_db(env, "SELECT count(*) FROM metrics", 200, 30000) >= 200);
+    assert_true(it_wait_db(env, "SELECT count(*) FROM metric_samples", 200, 30000) >= 200);
     int status = it_stop(env, env->collector, SIGTERM, 20000);
     assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     s_wait_agents_lost(env, 1);
@@ -116,8 +116,8 @@ static void test_collector_away(void **state)
     it_start_collector(env, NULL);
     s_check_all(env, pids, 2);
     //  Delivered in order: for each agent, storage order follows seq order.
-    assert_int_equal(it_db_int(env, "SELECT count(*) FROM metrics a JOIN metrics b"
-                                    " ON a.agent_id = b.agent_id AND a.rowid < b.rowid"
+    assert_int_equal(it_db_int(env, "SELECT count(*) FROM metric_samples a JOIN metric_samples b"
+                                    " ON a.agent_id = b.agent_id AND a.stored_order < b.stored_order"
                                     " AND a.seq > b.seq"), 0);
 }
 
@@ -129,7 +129,7 @@ static void test_agent_sigkill(void **state)
     s_start_agents(env, pids);
     for (int round = 0; round < 2; round++) {
         int64_t before = s_metrics(env);
-        assert_true(it_wait_db(env, "SELECT count(*) FROM metrics", before + 100, 30000) >= before + 100);
+        assert_true(it_wait_db(env, "SELECT count(*) FROM metric_samples", before + 100, 30000) >= before + 100);
         for (int i = 0; i < AGENTS; i++) {
             char name[32];
             s_name(name, sizeof name, i);

@@ -74,9 +74,9 @@ static void test_twenty_agents_exactly_once(void **state)
     it_start_collector(env, NULL);
     assert_int_equal(s_loadgen(env, "loadgen", "run", 0, agents, messages, NULL), 0);
     assert_int_equal(it_db_int(env, "SELECT count(*) FROM agents"), agents);
-    assert_int_equal(it_db_int(env, "SELECT count(*) FROM metrics"), agents * messages);
+    assert_int_equal(it_db_int(env, "SELECT count(*) FROM metric_samples"), agents * messages);
     //  Each agent: exactly seqs 1..messages.
-    assert_int_equal(it_db_int(env, "SELECT count(*) FROM (SELECT agent_id FROM metrics"
+    assert_int_equal(it_db_int(env, "SELECT count(*) FROM (SELECT agent_id FROM metric_samples"
                                     " GROUP BY agent_id HAVING count(*) = 500"
                                     " AND count(DISTINCT seq) = 500 AND min(seq) = 1"
                                     " AND max(seq) = 500)"), agents);
@@ -108,7 +108,7 @@ static void test_unknown_agent_refused(void **state)
     snprintf(log, sizeof log, "%s/intruder.log", env->dir);
     assert_true(it_wait_file(log, "rejected this agent's key", 30000));
     //  The friend's data flows meanwhile; the intruder has no row at all.
-    assert_true(it_wait_db(env, "SELECT count(*) FROM metrics", 20, 30000) >= 20);
+    assert_true(it_wait_db(env, "SELECT count(*) FROM metric_samples", 20, 30000) >= 20);
     assert_int_equal(it_db_int(env, "SELECT count(*) FROM agents"), 1);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM agents WHERE key = '%s'", key);
@@ -134,7 +134,7 @@ static void test_garbage_counted_and_dropped(void **state)
     assert_int_equal(s_loadgen(env, "garbage", "garbage", 0, 1, 0, NULL), 0);
     int status = it_stop(env, good, 0, 180000);
     assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_int_equal(it_db_int(env, "SELECT count(*) FROM metrics"), 10 + 5 * 300);
+    assert_int_equal(it_db_int(env, "SELECT count(*) FROM metric_samples"), 10 + 5 * 300);
     //  Counted per peer and persisted; logged (rate-limited) once.
     assert_true(it_wait_db(env, "SELECT max(bad_frames) FROM agents", 7, 10000) >= 7);
     assert_int_equal(it_db_int(env, "SELECT count(*) FROM agents WHERE bad_frames > 0"), 1);

@@ -172,6 +172,135 @@ static void test_field_bytes(void **state)
     free(frame);
 }
 
+//  A full metrics frame: disks, interfaces, load and memory too.
+static uint8_t *s_full_metrics_frame(size_t *size)
+{
+    Ferry__Envelope env;
+    Ferry__Metrics metrics = FERRY__METRICS__INIT;
+    Ferry__CpuMetrics cpu = FERRY__CPU_METRICS__INIT;
+    Ferry__MemoryMetrics memory = FERRY__MEMORY_METRICS__INIT;
+    Ferry__LoadMetrics load = FERRY__LOAD_METRICS__INIT;
+    Ferry__DiskMetrics disk = FERRY__DISK_METRICS__INIT;
+    Ferry__NetMetrics net = FERRY__NET_METRICS__INIT;
+    Ferry__DiskMetrics *disks[] = { &disk, &disk };
+    Ferry__NetMetrics *nets[] = { &net };
+    codec_envelope_init(&env, 7);
+    env.first_seq = 3;
+    env.sent_ms = 1700000000123;
+    cpu.user_pct = 12.5;
+    cpu.physc = 0.75;
+    cpu.has_physc = true;
+    memory.real_free_mb = 2048;
+    load.avg1 = 1.25;
+    disk.name = "hdisk0";
+    disk.busy_pct = 40;
+    net.name = "en0";
+    net.ierrors = 3;
+    metrics.cpu = &cpu;
+    metrics.memory = &memory;
+    metrics.load = &load;
+    metrics.n_disks = 2;
+    metrics.disks = disks;
+    metrics.n_net = 1;
+    metrics.net = nets;
+    metrics.interval_s = 10;
+    metrics.processes = 99;
+    env.body_case = FERRY__ENVELOPE__BODY_METRICS;
+    env.metrics = &metrics;
+    return codec_encode(&env, CODEC_DEFAULT_MAX_FRAME, size);
+}
+
+//  The metrics fast path gives what the full decoder gives for the figures
+//  it decodes, and the body as received; every other frame goes to the full
+//  decoder, whose answer stays the same.
+static void test_decode_metrics(void **state)
+{
+    (void) state;
+    codec_arena_t *arena = codec_arena_new();
+    assert_non_null(arena);
+    size_t size;
+    uint8_t *frame = s_full_metrics_frame(&size);
+    assert_non_null(frame);
+    Ferry__Envelope *env = NULL;
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    assert_true(codec_decode_metrics(arena, frame, size, CODEC_DEFAULT_MAX_FRAME, &env, &body,
+                                     &body_len));
+    assert_int_equal(env->version, CODEC_VERSION);
+    assert_int_equal(env->seq, 7);
+    assert_int_equal(env->first_seq, 3);
+    assert_int_equal(env->sent_ms, 1700000000123);
+    assert_int_equal(env->body_case, FERRY__ENVELOPE__BODY_METRICS);
+    assert_true(env->metrics->cpu->user_pct == 12.5);
+    assert_true(env->metrics->cpu->has_physc && env->metrics->cpu->physc == 0.75);
+    assert_true(env->metrics->memory->real_free_mb == 2048);
+    assert_true(env->metrics->load->avg1 == 1.25);
+    assert_true(env->metrics->interval_s == 10);
+    assert_int_equal(env->metrics->processes, 99);
+    assert_int_equal(env->metrics->n_disks, 0);    // not decoded
+    assert_true(body > frame && body + body_len == frame + size);
+    Ferry__Metrics *full = ferry__metrics__unpack(NULL, body_len, body);
+    assert_non_null(full);
+    assert_int_equal(full->n_disks, 2);
+    assert_string_equal(full->net[0]->name, "en0");
+    ferry__metrics__free_unpacked(full, NULL);
+
+    //  Not for the fast path: too big, truncated, another version, doubled.
+    assert_false(codec_decode_metrics(arena, frame, size, size - 1, &env, &body, &body_len));
+    assert_null(env);
+    for (size_t cut = 0; cut < size; cut++)
+        assert_false(codec_decode_metrics(arena, frame, cut, CODEC_DEFAULT_MAX_FRAME, &env,
+                                          &body, &body_len));
+    size_t old_size;
+    uint8_t *old = s_metrics_frame(CODEC_VERSION + 1, &old_size);
+    assert_false(codec_decode_metrics(arena, old, old_size, CODEC_DEFAULT_MAX_FRAME, &env, &body,
+                                      &body_len));
+    assert_int_equal(codec_decode_in(arena, old, old_size, CODEC_DEFAULT_MAX_FRAME,
+                                     CODEC_TO_COLLECTOR, &env), CODEC_ERR_VERSION);
+    free(old);
+    uint8_t twice[1024];
+    assert_true(2 * size <= sizeof twice);
+    memcpy(twice, frame, size);
+    memcpy(twice + size, frame, size);
+    assert_false(codec_decode_metrics(arena, twice, 2 * size, CODEC_DEFAULT_MAX_FRAME, &env,
+                                      &body, &body_len));
+
+    //  Another body after the metrics wins in protobuf: the full decoder's.
+    Ferry__Envelope hb_env;
+    Ferry__Heartbeat hb = FERRY__HEARTBEAT__INIT;
+    codec_envelope_init(&hb_env, 0);
+    hb.interval_ms = 1000;
+    hb_env.body_case = FERRY__ENVELOPE__BODY_HEARTBEAT;
+    hb_env.heartbeat = &hb;
+    size_t hb_size;
+    uint8_t *hb_frame = codec_encode(&hb_env, CODEC_DEFAULT_MAX_FRAME, &hb_size);
+    assert_non_null(hb_frame);
+    uint8_t both[1024];
+    memcpy(both, frame, size);
+    memcpy(both + size, hb_frame, hb_size);
+    assert_false(codec_decode_metrics(arena, both, size + hb_size, CODEC_DEFAULT_MAX_FRAME, &env,
+                                      &body, &body_len));
+    assert_int_equal(codec_decode_in(arena, both, size + hb_size, CODEC_DEFAULT_MAX_FRAME,
+                                     CODEC_TO_COLLECTOR, &env), CODEC_OK);
+    assert_int_equal(env->body_case, FERRY__ENVELOPE__BODY_HEARTBEAT);
+    assert_false(codec_decode_metrics(arena, hb_frame, hb_size, CODEC_DEFAULT_MAX_FRAME, &env,
+                                      &body, &body_len));
+    free(hb_frame);
+
+    //  A top-level field this build does not know: the full decoder decides.
+    uint8_t newer[1024];
+    memcpy(newer, frame, size);
+    newer[size] = 0x98;                     // field 99, varint: tag 792 in two bytes
+    newer[size + 1] = 0x06;
+    newer[size + 2] = 0x01;
+    assert_false(codec_decode_metrics(arena, newer, size + 3, CODEC_DEFAULT_MAX_FRAME, &env,
+                                      &body, &body_len));
+    assert_int_equal(codec_decode_in(arena, newer, size + 3, CODEC_DEFAULT_MAX_FRAME,
+                                     CODEC_TO_COLLECTOR, &env), CODEC_OK);
+    free(frame);
+    codec_arena_destroy(&arena);
+}
+
 //  Arena decoding: same result as codec_decode, frames larger than the block
 //  spill over and are released at the next decode (LSan checks it), and a
 //  bad frame leaves nothing behind.
@@ -251,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_encode_limit),
         cmocka_unit_test(test_field_bytes),
+        cmocka_unit_test(test_decode_metrics),
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_names),
     };

@@ -194,6 +194,13 @@ static void test_migrate_from_1(void **state)
     store_destroy(&fx->store);
     //  A version-1 database: without the version-2 tables.
     s_exec(fx, "DROP TABLE plans; DROP TABLE moves; DROP TABLE audit; DROP INDEX facts_partition;"
+              "DROP VIEW metric_samples; DROP TABLE metrics;"
+              "CREATE TABLE metrics (agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+              " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
+              " cpu_user REAL, cpu_sys REAL, cpu_wait REAL, cpu_idle REAL, physc REAL,"
+              " mem_free_mb REAL, load1 REAL, body BLOB NOT NULL,"
+              " PRIMARY KEY (agent_id, epoch, seq));"
+              "CREATE INDEX metrics_time ON metrics(time_ms);"
               " PRAGMA user_version = 1;");
     fx->store = s_open(fx, NULL);
     assert_int_equal(store_schema_version(fx->store), 4);
@@ -210,7 +217,7 @@ static void test_migrate_from_2(void **state)
     fx->store = s_open(fx, NULL);
     int64_t a = s_agent(fx->store, KEY_A), b = s_agent(fx->store, KEY_B);
     store_destroy(&fx->store);
-    s_exec(fx, "DROP TABLE metrics;"
+    s_exec(fx, "DROP VIEW metric_samples; DROP TABLE metrics;"
               "CREATE TABLE metrics (agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
               " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
               " cpu_user REAL, cpu_sys REAL, cpu_wait REAL, cpu_idle REAL, physc REAL,"
@@ -329,16 +336,19 @@ static void test_agent_ensure(void **state)
     assert_int_equal(again.id, b.id);
 }
 
+//  The samples of one transaction: a chunk per agent, its seqs and times as
+//  JSON, the newest sample's figures as columns, the bodies as received.
 static void test_metrics(void **state)
 {
     fixture_t *fx = *state;
     fx->store = s_open(fx, NULL);
-    int64_t id = s_agent(fx->store, KEY_A);
+    int64_t id = s_agent(fx->store, KEY_A), other = s_agent(fx->store, KEY_B);
     sample_t s;
     assert_int_equal(store_begin(fx->store), 0);
     for (uint64_t seq = 1; seq <= 10; seq++) {
         s_sample(&s, (double) seq);
         assert_int_equal(store_metrics(fx->store, id, seq, 1000 * (int64_t) seq, &s.metrics, NULL, 0), 0);
+        assert_int_equal(store_metrics(fx->store, other, seq, 5, &s.metrics, NULL, 0), 0);
     }
     //  No cpu part and no physc: NULL columns.
     s_sample(&s, 1.0);
@@ -346,27 +356,40 @@ static void test_metrics(void **state)
     assert_int_equal(store_metrics(fx->store, id, 11, 11000, &s.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
 
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 11);
-    assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE seq = 5"), 5);
-    //  The store does not deduplicate metrics: its caller stores each seq once.
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                     " AND tbl_name = 'metrics' AND sql IS NULL"), 0);
-    assert_int_equal(s_query_int(fx, "SELECT time_ms FROM metrics WHERE seq = 7"), 7000);
-    assert_int_equal(s_query_int(fx, "SELECT load1 * 100 FROM metrics WHERE seq = 7"), 125);
-    assert_int_equal(s_query_int(fx, "SELECT mem_free_mb FROM metrics WHERE seq = 7"), 4096);
-    assert_int_equal(s_query_int(fx, "SELECT physc FROM metrics WHERE seq = 7"), -1);
-    assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE seq = 11"), -1);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 21);
+    char *text = s_query_text(fx, "SELECT seqs || times FROM metrics WHERE samples = 11");
+    assert_string_equal(text, "[1,2,3,4,5,6,7,8,9,10,11]"
+                              "[1000,2000,3000,4000,5000,6000,7000,8000,9000,10000,11000]");
+    free(text);
+    assert_int_equal(s_query_int(fx, "SELECT time_ms FROM metric_samples WHERE seq = 7"
+                                     " AND epoch = 0 AND time_ms > 5"), 7000);
+    assert_int_equal(s_query_int(fx, "SELECT first_time_ms FROM metrics WHERE samples = 11"), 1000);
+    assert_int_equal(s_query_int(fx, "SELECT time_ms FROM metrics WHERE samples = 11"), 11000);
+    //  The newest sample's figures.
+    assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE samples = 11"), -1);
+    assert_int_equal(s_query_int(fx, "SELECT mem_free_mb FROM metrics WHERE samples = 11"), 4096);
+    assert_int_equal(s_query_int(fx, "SELECT load1 * 100 FROM metrics WHERE samples = 11"), 125);
+    assert_int_equal(s_query_int(fx, "SELECT physc FROM metrics WHERE samples = 11"), -1);
+    assert_int_equal(s_query_int(fx, "SELECT cpu_user FROM metrics WHERE samples = 10"), 10);
+    //  Stored in the order they came.
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples a JOIN metric_samples b"
+                                     " ON a.agent_id = b.agent_id AND a.stored_order < b.stored_order"
+                                     " AND a.seq > b.seq"), 0);
 
-    //  body is the packed Metrics.
+    //  chunk is a packed MetricsChunk of the packed Metrics.
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT body FROM metrics WHERE seq = 3", -1, &stmt,
-                                        NULL),
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT chunk FROM metrics WHERE samples = 11", -1,
+                                        &stmt, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    Ferry__Metrics *m = ferry__metrics__unpack(NULL, (size_t) sqlite3_column_bytes(stmt, 0),
-                                               sqlite3_column_blob(stmt, 0));
+    Ferry__MetricsChunk *chunk = ferry__metrics_chunk__unpack(
+        NULL, (size_t) sqlite3_column_bytes(stmt, 0), sqlite3_column_blob(stmt, 0));
+    assert_non_null(chunk);
+    assert_int_equal(chunk->n_body, 11);
+    Ferry__Metrics *m = ferry__metrics__unpack(NULL, chunk->body[2].len, chunk->body[2].data);
     assert_non_null(m);
     assert_non_null(m->cpu);
     assert_true(m->cpu->user_pct == 3.0);
@@ -374,12 +397,13 @@ static void test_metrics(void **state)
     assert_string_equal(m->disks[0]->name, "hdisk0");
     assert_int_equal(m->processes, 123);
     ferry__metrics__free_unpacked(m, NULL);
+    ferry__metrics_chunk__free_unpacked(chunk, NULL);
     sqlite3_finalize(stmt);
     sqlite3_close(db);
 }
 
-//  Rows go to SQLite 64 at a time: whatever the count, a commit stores all of
-//  them in order, a rollback none, and each carries its agent's epoch then.
+//  Samples wait in memory until the commit: a rollback drops them, a commit
+//  stores all of them in arrival order, each with its agent's epoch then.
 static void test_metrics_buffered(void **state)
 {
     fixture_t *fx = *state;
@@ -394,10 +418,11 @@ static void test_metrics_buffered(void **state)
     assert_int_equal(store_rollback(fx->store), 0);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 0);
 
+    //  600 samples of one agent: chunks of at most 256.
     assert_int_equal(store_begin(fx->store), 0);
-    for (uint64_t seq = 1; seq <= 130; seq++)
+    for (uint64_t seq = 1; seq <= 600; seq++)
         assert_int_equal(store_metrics(fx->store, a, seq, (int64_t) seq, &s.metrics, NULL, 0), 0);
-    //  A new spool stream starts the next epoch for the rows after it.
+    //  A new spool stream starts the next epoch for the samples after it.
     Ferry__Hello hello = FERRY__HELLO__INIT;
     hello.hostname = "lpar1";
     hello.stream_id = 77;
@@ -406,14 +431,17 @@ static void test_metrics_buffered(void **state)
         assert_int_equal(store_metrics(fx->store, a, seq, 1000 + (int64_t) seq, &s.metrics, NULL,
                                        0), 0);
     assert_int_equal(store_commit(fx->store), 0);
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 133);
-    assert_int_equal(s_query_int(fx, "SELECT count(DISTINCT seq) FROM metrics WHERE epoch = 0"), 130);
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics WHERE epoch = 1"), 3);
-    assert_int_equal(s_query_int(fx, "SELECT min(time_ms) FROM metrics WHERE epoch = 1"), 1001);
-    //  Insertion order is arrival order.
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics m JOIN metrics n"
-                                     " ON n.rowid = m.rowid + 1 WHERE n.time_ms < m.time_ms"), 0);
-    assert_int_equal(s_query_int(fx, "SELECT sum(cpu_user) FROM metrics"), 2 * 133);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 4);
+    assert_int_equal(s_query_int(fx, "SELECT max(samples) FROM metrics"), 256);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 603);
+    assert_int_equal(s_query_int(fx, "SELECT count(DISTINCT seq) FROM metric_samples"
+                                     " WHERE epoch = 0"), 600);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples WHERE epoch = 1"), 3);
+    assert_int_equal(s_query_int(fx, "SELECT min(time_ms) FROM metric_samples WHERE epoch = 1"),
+                     1001);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples m JOIN metric_samples n"
+                                     " ON n.stored_order > m.stored_order AND n.epoch = m.epoch"
+                                     " AND n.seq < m.seq"), 0);
     //  The epoch is read again after a restart.
     store_destroy(&fx->store);
     fx->store = s_open(fx, NULL);
@@ -421,7 +449,7 @@ static void test_metrics_buffered(void **state)
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_metrics(fx->store, a, 4, 2000, &s.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
-    assert_int_equal(s_query_int(fx, "SELECT epoch FROM metrics WHERE time_ms = 2000"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT epoch FROM metric_samples WHERE time_ms = 2000"), 1);
 }
 
 //  The checkpoint thread copies committed pages into the database file by
@@ -719,7 +747,7 @@ static void test_stream_change(void **state)
     assert_int_equal(store_agent_hello(fx->store, a, &hello, 11000), 0);
     assert_int_equal(store_metrics(fx->store, a, 1, 2000, &m.metrics, NULL, 0), 0);
     assert_int_equal(store_commit(fx->store), 0);
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics WHERE seq = 1"), 2);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples WHERE seq = 1"), 2);
     assert_int_equal(s_query_int(fx, "SELECT count(DISTINCT epoch) FROM metrics"), 2);
 }
 
@@ -874,17 +902,24 @@ static void test_prune(void **state)
     event.kind = (char *) "booted";
     sample_t s;
     s_sample(&s, 1.0);
-    assert_int_equal(store_begin(fx->store), 0);
+    //  Ten transactions of ten samples per agent: ten chunks each, the newest
+    //  sample of chunk k at 10000 * k.
     for (uint64_t seq = 1; seq <= 100; seq++) {
+        if (seq % 10 == 1)
+            assert_int_equal(store_begin(fx->store), 0);
         assert_int_equal(store_metrics(fx->store, a, seq, 1000 * (int64_t) seq, &s.metrics, NULL, 0), 0);
         assert_int_equal(store_metrics(fx->store, b, seq, 1000 * (int64_t) seq, &s.metrics, NULL, 0), 0);
+        if (seq % 10 == 0)
+            assert_int_equal(store_commit(fx->store), 0);
     }
+    assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_event(fx->store, a, 101, 1000, 1000, &event), 0);
-    //  Keep time_ms >= 100000 - 10000 = 90000: seqs 90..100.
+    //  Keep time_ms >= 100000 - 10000 = 90000: a chunk goes when its newest
+    //  sample is older, so chunks 9 (81000..90000) and 10 stay.
     assert_int_equal(store_prune(fx->store, 100000), 0);
     assert_int_equal(store_commit(fx->store), 0);
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 2 * 11);
-    assert_int_equal(s_query_int(fx, "SELECT min(time_ms) FROM metrics"), 90000);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 2 * 20);
+    assert_int_equal(s_query_int(fx, "SELECT min(time_ms) FROM metric_samples"), 81000);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM events"), 1);
     store_destroy(&fx->store);
 
@@ -893,7 +928,7 @@ static void test_prune(void **state)
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_prune(fx->store, INT64_MAX / 2), 0);
     assert_int_equal(store_commit(fx->store), 0);
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), 2 * 11);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 2 * 20);
 }
 
 //  Throughput sanity: printed, never asserted (machines differ). Rebuild with
@@ -945,7 +980,7 @@ static void s_throughput(fixture_t *fx, bool sync_full)
                   " (CPU %.2f s = %.0f rows per CPU second)\n",
                   sync_full ? "FULL" : "NORMAL", ROWS, elapsed, ROWS / elapsed, cpu, ROWS / cpu);
     store_destroy(&fx->store);
-    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metrics"), ROWS);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), ROWS);
 }
 
 static void test_throughput_full(void **state) { s_throughput(*state, true); }
