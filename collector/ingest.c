@@ -92,7 +92,7 @@ void ingest_options_defaults(ingest_options_t *opts)
     opts->database = "/var/lib/ferry/ferry.db";
     opts->max_frame = CODEC_DEFAULT_MAX_FRAME;
     opts->batch_max = 20000;
-    opts->batch_wait_ms = 100;
+    opts->batch_wait_ms = 50;
     opts->seen_flush_ms = 1000;
     opts->bad_log_period_ms = 60000;
     opts->store.sync_full = true;

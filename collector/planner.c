@@ -1116,8 +1116,28 @@ static void s_group_end(planner_t *self)
 
 //  Run stashed replies and a due tick, unless an ingest batch is open: then
 //  come back in a few ms.
+//  True when a tick may have something to write: a move not final, or a
+//  plan still to be closed.
+static bool s_has_work(planner_t *self)
+{
+    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        if (!s_final(m->state))
+            return true;
+    for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans))
+        if (s_in(p->state, (const char *[]){"running", "aborted"}, 2))
+            return true;
+    return false;
+}
+
 static void s_drain(planner_t *self)
 {
+    //  An idle tick opens no transaction: it would commit the agents' open
+    //  batch ahead of its timer every tick, twice the commits (and acks) under
+    //  load for nothing.
+    if (self->tick_due && zlistx_size(self->replies) == 0 && !s_has_work(self)) {
+        self->tick_due = false;
+        return;
+    }
     if (s_db_busy(self)) {
         if (self->retry_timer < 0)
             self->retry_timer = zloop_timer(self->loop, 5, 1, s_on_retry, self);

@@ -9,7 +9,7 @@
 #   goes to ferry-sink (CURVE + ZAP, no decode, no store): the ceiling.
 #
 #   Environment: DURATION=20 PER_PROC=2000 WINDOW=max(2,16000/AGENTS) RATE=0
-#   CONNECT_WAIT=max(120,AGENTS/40) ACK_WAIT=60 BATCH_MAX=20000 BATCH_WAIT=100ms SYNC_FULL=true
+#   CONNECT_WAIT=max(120,AGENTS/40) ACK_WAIT=60 BATCH_MAX=20000 BATCH_WAIT=50ms SYNC_FULL=true
 #   KEEP=1 keeps the work directory.
 #
 #   Last line:
@@ -163,7 +163,7 @@ collector
     allowed_agents = "$work/allowed"
     database = "$work/ferry.db"
     batch_max = ${BATCH_MAX:-20000}
-    batch_wait = ${BATCH_WAIT:-100ms}
+    batch_wait = ${BATCH_WAIT:-50ms}
     sync_full = ${SYNC_FULL:-true}
     verbose = false
 EOF
