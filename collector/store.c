@@ -10,11 +10,10 @@
     the top bit set round-trips exactly, but seqs compare correctly in SQL only
     below 2^63 (they start at 1 and count up, so they always are).
 
-    Known agents are cached (key -> id, stream_id, acked_seq) so the hot path
+    Known agents are cached (key -> id, stream_id, acked_seq, epoch) so the hot path
     does no SELECT; the cache is dropped whenever a transaction is rolled back,
     because it may then name rows or values that no longer exist. */
 #include "store.h"
-#include "metrics_batch.h"
 
 #include <czmq.h>
 #include <jansson.h>
@@ -342,7 +341,7 @@ struct _store_t {
 
 static int s_metrics_flush(store_t *self);
 
-//  Forget buffered metrics rows: their transaction is over.
+//  Forget buffered metrics samples: their transaction is over.
 static void s_metrics_discard(store_t *self)
 {
     if (self->metrics)

@@ -101,7 +101,7 @@ sqlite3 -header -column "$dir/ferry.db" "
 say "latest metrics per agent"
 sqlite3 -header -column "$dir/ferry.db" "
   SELECT json_extract(f.json, '$.partition.name') AS partition,
-         json_extract(m.seqs, '$[' || (m.samples - 1) || ']') AS seq,
+         json_extract(m.seqs, '\$[' || (m.samples - 1) || ']') AS seq,
          printf('%.1f', m.cpu_user) AS cpu_user, printf('%.1f', m.cpu_sys) AS cpu_sys,
          printf('%.0f', m.mem_free_mb) AS mem_free_mb, printf('%.2f', m.load1) AS load1
   FROM metrics m JOIN agents a ON a.id = m.agent_id JOIN facts_current f ON f.agent_id = a.id
