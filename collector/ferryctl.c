@@ -6,7 +6,7 @@
 
     URL defaults to http://127.0.0.1:8080; the token file to $FERRY_TOKEN_FILE,
     else /etc/ferry/api.token (its first line is the bearer token; it is never
-    printed). Human output is aligned tables; --json prints the API's JSON.
+    printed; a file others can read is refused, an operators' group may). Human output is aligned tables; --json prints the API's JSON.
     Exit codes: 0 ok, 1 API / HTTP error (the server's message on stderr),
     2 usage. */
 #include <curl/curl.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define S_DEFAULT_URL "http://127.0.0.1:8080"
@@ -221,11 +222,27 @@ static size_t s_write(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+//  The token is the API's only credential. Its file may be shared with an
+//  operators' group (0640), not with everyone: such a file is refused, as sshd
+//  refuses an open private key, rather than used and the secret left out.
 static int s_read_token(s_ctx_t *ctx)
 {
     FILE *file = fopen(ctx->token_file, "r");
     if (!file) {
         s_fail("token file %s: %s", ctx->token_file, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) {
+        s_fail("token file %s: not a regular file", ctx->token_file);
+        fclose(file);
+        return -1;
+    }
+    if (st.st_mode & 007) {
+        s_fail("token file %s is %s by others (mode %04o): chmod o-rwx %s", ctx->token_file,
+               st.st_mode & 004 ? "readable" : "accessible", (unsigned) (st.st_mode & 07777),
+               ctx->token_file);
+        fclose(file);
         return -1;
     }
     bool got = fgets(ctx->token, sizeof ctx->token, file) != NULL;

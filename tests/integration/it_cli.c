@@ -115,6 +115,32 @@ static void test_bad_config_values(void **state)
     assert_true(it_wait_file(log, "heartbeat", 0));
 }
 
+//  ferryctl refuses a token file everyone can read, before any request;
+//  a group may share it.
+static void test_ferryctl_token_mode(void **state)
+{
+    it_env_t *env = *state;
+    char token[320], log[512];
+    it_path(env, token, sizeof token, "api.token");
+    FILE *file = fopen(token, "w");
+    assert_non_null(file);
+    fputs("s3cr3t-token\n", file);
+    fclose(file);
+    //  Nothing listens there: a refused token never gets that far.
+    char *argv[] = { "ferryctl", "--url", "http://127.0.0.1:9", "--token-file", token,
+                     "agents", NULL };
+    assert_int_equal(chmod(token, 0644), 0);
+    assert_int_equal(it_run(env, "ferryctl-open", 10000, argv), 1);
+    s_log(env, "ferryctl-open", log, sizeof log);
+    assert_true(it_wait_file(log, "readable by others (mode 0644): chmod o-rwx", 0));
+    assert_false(it_wait_file(log, "s3cr3t", 0));
+    assert_int_equal(chmod(token, 0640), 0);
+    assert_int_equal(it_run(env, "ferryctl-group", 10000, argv), 1);
+    s_log(env, "ferryctl-group", log, sizeof log);
+    assert_false(it_wait_file(log, "by others", 0));
+    assert_true(it_wait_file(log, "127.0.0.1:9", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +149,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_refuses_open_spool, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_refuses_open_key, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_config_values, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ferryctl_token_mode, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
