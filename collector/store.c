@@ -564,19 +564,15 @@ static void s_cache_pending_add(store_t *self, int64_t agent_id, int64_t delta)
         agent->pending_rows = agent->pending_rows + delta < 0 ? -1 : agent->pending_rows + delta;
 }
 
-//  Stored stream id of an agent; -1 with an error when there is no such agent.
-static int s_stream_id(store_t *self, int64_t agent_id, uint64_t *stream_id_p)
+//  The one column statement `which` reads for an agent id; -1 with an error
+//  when there is no such agent.
+static int s_agent_column(store_t *self, s_stmt_id_t which, int64_t agent_id, int64_t *value_p)
 {
-    s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
-    if (agent) {
-        *stream_id_p = agent->state.stream_id;
-        return 0;
-    }
-    sqlite3_stmt *stmt = self->stmt[ST_AGENT_STREAM];
+    sqlite3_stmt *stmt = self->stmt[which];
     sqlite3_bind_int64(stmt, 1, agent_id);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
-        *stream_id_p = (uint64_t) sqlite3_column_int64(stmt, 0);
+        *value_p = sqlite3_column_int64(stmt, 0);
         s_done(stmt);
         return 0;
     }
@@ -590,6 +586,21 @@ static int s_stream_id(store_t *self, int64_t agent_id, uint64_t *stream_id_p)
     return -1;
 }
 
+//  Stored stream id of an agent; -1 with an error when there is no such agent.
+static int s_stream_id(store_t *self, int64_t agent_id, uint64_t *stream_id_p)
+{
+    s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
+    if (agent) {
+        *stream_id_p = agent->state.stream_id;
+        return 0;
+    }
+    int64_t stream = 0;
+    if (s_agent_column(self, ST_AGENT_STREAM, agent_id, &stream) != 0)
+        return -1;
+    *stream_id_p = (uint64_t) stream;
+    return 0;
+}
+
 //  Epoch of an agent (cached); -1 with an error when there is no such agent.
 static int s_epoch(store_t *self, int64_t agent_id, int64_t *epoch_p)
 {
@@ -598,24 +609,11 @@ static int s_epoch(store_t *self, int64_t agent_id, int64_t *epoch_p)
         *epoch_p = agent->epoch;
         return 0;
     }
-    sqlite3_stmt *stmt = self->stmt[ST_AGENT_EPOCH];
-    sqlite3_bind_int64(stmt, 1, agent_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        *epoch_p = sqlite3_column_int64(stmt, 0);
-        s_done(stmt);
-        if (agent)
-            agent->epoch = *epoch_p;
-        return 0;
-    }
-    if (rc == SQLITE_DONE) {
-        s_done(stmt);
-        return s_failf(self, "agent %" PRId64 " not found", agent_id);
-    }
-    snprintf(self->error, sizeof self->error, "read agent: %s", sqlite3_errmsg(self->db));
-    s_done(stmt);
-    s_check_tx(self);
-    return -1;
+    if (s_agent_column(self, ST_AGENT_EPOCH, agent_id, epoch_p) != 0)
+        return -1;
+    if (agent)
+        agent->epoch = *epoch_p;
+    return 0;
 }
 
 // ------------------------------------------------------------------ open / close
