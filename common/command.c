@@ -1,7 +1,7 @@
 /*  command — run an external command without a shell: argv only, fixed
     environment, stdin from /dev/null, a deadline, bounded output. The child
     leads its own process group so a timeout kills its descendants too. */
-//  pipe2() with O_CLOEXEC is a GNU extension.
+//  pipe2() with O_CLOEXEC is a GNU extension; AIX has no pipe2 (S_HAVE_PIPE2).
 #define _GNU_SOURCE
 #include "command.h"
 
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -24,6 +25,9 @@ static const char *const s_fixed_env[] = {"LANG=C", "LC_ALL=C",
                                           "PATH=/usr/bin:/bin:/usr/sbin:/sbin"};
 #define S_FIXED_ENV_COUNT (sizeof s_fixed_env / sizeof s_fixed_env[0])
 #define S_CHUNK 4096
+#if defined(__linux__) && !defined(FERRY_NO_PIPE2)
+#define S_HAVE_PIPE2 1
+#endif
 //  How often to look for the child's exit once both pipes are closed.
 #define S_REAP_POLL_MS 10
 
@@ -42,10 +46,35 @@ static void s_close(int *fd)
     *fd = -1;
 }
 
+//  Held from creating a command's pipes to spawning it. Without pipe2 (AIX)
+//  close-on-exec is set just after pipe(): a child spawned meanwhile by
+//  another thread would inherit the write ends and keep this command's output
+//  open (its reader would wait for the timeout). Every spawn in ferry goes
+//  through here, so holding this lock closes that window.
+static pthread_mutex_t s_spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int s_pipe_cloexec(int fds[2])
+{
+#ifdef S_HAVE_PIPE2
+    return pipe2(fds, O_CLOEXEC);
+#else
+    if (pipe(fds) != 0)
+        return -1;
+    if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+#endif
+}
+
 //  Pipe with both ends close-on-exec and above 2, so dup2 onto 1/2 is never a no-op.
 static int s_pipe(int fds[2])
 {
-    if (pipe2(fds, O_CLOEXEC) != 0)
+    if (s_pipe_cloexec(fds) != 0)
         return -1;
     for (int i = 0; i < 2; i++) {
         if (fds[i] > 2)
@@ -310,11 +339,14 @@ int command_run(char *const argv[], char *const extra_env[], int timeout_ms, siz
     env = s_build_env(extra_env, errbuf, errlen);
     if (!env)
         goto fail;
-    if (s_pipe(out_pipe) != 0 || s_pipe(err_pipe) != 0) {
+    pthread_mutex_lock(&s_spawn_lock);
+    int started = -1;
+    if (s_pipe(out_pipe) != 0 || s_pipe(err_pipe) != 0)
         snprintf(errbuf, errlen, "cannot run %s: pipe: %s", argv[0], strerror(errno));
-        goto fail;
-    }
-    if (s_start(argv, env, out_pipe[1], err_pipe[1], &pid, errbuf, errlen) != 0)
+    else
+        started = s_start(argv, env, out_pipe[1], err_pipe[1], &pid, errbuf, errlen);
+    pthread_mutex_unlock(&s_spawn_lock);
+    if (started != 0)
         goto fail;
     s_close(&out_pipe[1]);
     s_close(&err_pipe[1]);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -46,6 +47,40 @@ static int s_count_fds(void)
         count++;
     closedir(dir);
     return count;
+}
+
+//  A long command spawned from another thread while short ones run here: a
+//  short command's output pipe must not leak into the long child (it would
+//  then end only at the long one's exit).
+static void *s_long_runner(void *arg)
+{
+    (void) arg;
+    char *argv[] = {"/bin/sleep", "3", NULL};
+    command_result_t r;
+    char err[ERRLEN] = "";
+    for (int i = 0; i < 2; i++) {
+        if (s_run(argv, NULL, 10000, MAX_OUT, &r, err) == 0)
+            command_result_free(&r);
+    }
+    return NULL;
+}
+
+static void test_concurrent_spawns(void **state)
+{
+    (void) state;
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_long_runner, NULL), 0);
+    char *argv[] = {"/bin/echo", "short", NULL};
+    for (int i = 0; i < 200; i++) {
+        command_result_t r;
+        int64_t start = clock_mono_ms();
+        s_run_ok(argv, 10000, MAX_OUT, &r);
+        //  Inherited by a sleep 3, this would take ~3 s.
+        assert_true(clock_mono_ms() - start < 2000);
+        assert_string_equal(r.out, "short\n");
+        command_result_free(&r);
+    }
+    assert_int_equal(pthread_join(thread, NULL), 0);
 }
 
 static void test_echo(void **state)
@@ -361,6 +396,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo),
+        cmocka_unit_test(test_concurrent_spawns),
         cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_stderr),
         cmocka_unit_test(test_env_fixed),
