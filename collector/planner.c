@@ -543,7 +543,10 @@ static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
     if (store_agent_by_partition(self->store, m->move->partition, key, &facts_text) == 0 && facts_text)
         facts = json_loads(facts_text, 0, NULL);
     free(facts_text);
-    readiness_lpm_input_t in = {part, source, s_system_by_name(h, s_hop_target(m)), s_hop_target(m), facts};
+    ingest_observation_t obs;
+    const char *reported = key[0] && ingest_observe(self->ingest, key, &obs) == 0 ? obs.serial : NULL;
+    readiness_lpm_input_t in = {part, source, s_system_by_name(h, s_hop_target(m)), s_hop_target(m),
+                                facts, reported};
     readiness_report_t report;
     readiness_lpm(&in, &report);
     json_decref(facts);

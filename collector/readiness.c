@@ -152,7 +152,11 @@ static void s_agent_rules(const readiness_lpm_input_t *in, readiness_report_t *r
               in->partition->name);
         return;
     }
-    const char *serial = json_string_value(json_object_get(json_object_get(in->facts, "system"), "serial"));
+    //  After a hop the agent says so at once (serial_changed); its facts are
+    //  re-read seconds later. The fresher one avoids a false warning then.
+    const char *serial = in->agent_serial && in->agent_serial[0]
+                             ? in->agent_serial
+                             : json_string_value(json_object_get(json_object_get(in->facts, "system"), "serial"));
     if (in->source && serial && in->source->serial[0] && strcmp(serial, in->source->serial) != 0) {
         char ev[192];
         snprintf(ev, sizeof ev, "agent serial=%s, HMC source serial=%s", serial, in->source->serial);

@@ -38,6 +38,8 @@ typedef struct {
     const hmc_system_t *target;       // the system of this hop (borrowed, may be NULL: unknown name)
     const char *target_name;          // the hop's target as the plan names it
     const json_t *facts;              // the agent's current facts (borrowed, NULL: no agent)
+    const char *agent_serial;         // serial the agent reported last, fresher than facts
+                                      // right after a hop (borrowed; NULL/"": use facts)
 } readiness_lpm_input_t;
 
 //  Evaluate every LPM rule for one hop into report (overwritten).

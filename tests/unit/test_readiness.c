@@ -54,7 +54,7 @@ static int s_setup(void **state)
     s_system(&f.target, "s-new", "P10-NEW", "78AB12C");
     f.facts = json_pack("{s:{s:s}, s:{s:[], s:[s]}}", "system", "serial", "21C48FV", "adapters",
                         "physical", "virtual", "ent0");
-    f.in = (readiness_lpm_input_t){ &f.partition, &f.source, &f.target, "P10-NEW", f.facts };
+    f.in = (readiness_lpm_input_t){ &f.partition, &f.source, &f.target, "P10-NEW", f.facts, NULL };
     *state = &f;
     return 0;
 }
@@ -173,6 +173,18 @@ static void test_concurrency_and_agent(void **state)
     readiness_lpm(&f->in, &r);
     assert_true(s_has(&r, "lpm.agent_identity", READINESS_WARNING));
     assert_false(readiness_blocked(&r));
+    //  Right after a hop: the agent already reported the new serial, its
+    //  facts still hold the old one. The report wins; an empty one does not.
+    f->in.agent_serial = f->source.serial;
+    readiness_lpm(&f->in, &r);
+    assert_false(s_has(&r, "lpm.agent_identity", READINESS_WARNING));
+    f->in.agent_serial = "";
+    readiness_lpm(&f->in, &r);
+    assert_true(s_has(&r, "lpm.agent_identity", READINESS_WARNING));
+    f->in.agent_serial = "1234567";
+    json_object_set_new(json_object_get(f->facts, "system"), "serial", json_string(f->source.serial));
+    readiness_lpm(&f->in, &r);
+    assert_true(s_has(&r, "lpm.agent_identity", READINESS_WARNING));
 }
 
 int main(void)
