@@ -23,6 +23,7 @@
 #define INGEST_KEY_LEN 40        // Z85 of a 32-byte CURVE public key
 #define INGEST_RID_MAX 256       // ZeroMQ routing ids are at most 255 bytes
 #define INGEST_DRAIN_BURST 2048  // frames read per reader wake-up before yielding to timers
+#define S_PRUNE_EVERY_MS 60000   // metrics retention runs at least this often
 
 typedef struct {
     char key[INGEST_KEY_LEN + 1];   // authenticated CURVE public key (Z85)
@@ -73,6 +74,7 @@ struct _ingest_t {
     uint64_t duplicates;            // data messages dropped as duplicates
     uint64_t bad_frames;            // frames dropped as bad
     uint64_t unauthenticated;       // frames without a User-Id (should not happen)
+    int64_t pruned_mono_ms;         // when metrics past their retention were last deleted
 };
 
 static volatile sig_atomic_t s_reload_requested;
@@ -559,6 +561,17 @@ static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
         ingest_reload(self);
     }
     bool any = false;
+    //  Retention: a minute apart, or half the retention when that is shorter.
+    int64_t keep = self->opts->store.metrics_keep_ms, now = clock_mono_ms();
+    int64_t every = keep / 2 < S_PRUNE_EVERY_MS ? keep / 2 : S_PRUNE_EVERY_MS;
+    if (keep > 0 && now - self->pruned_mono_ms >= every) {
+        if (s_batch_begin(self) != 0)
+            return -1;
+        any = true;
+        if (store_prune(self->store, clock_wall_ms()) != 0)
+            self->batch_failed = true;
+        self->pruned_mono_ms = now;
+    }
     for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
         if (!peer->seen_dirty)
             continue;

@@ -93,6 +93,18 @@ static void test_twenty_agents_exactly_once(void **state)
                                 10000), agents);
 }
 
+//  metrics_keep: chunks whose newest sample is older go, the agents stay.
+static void test_metrics_retention(void **state)
+{
+    it_env_t *env = *state;
+    s_loadgen_keys(env, 2);
+    it_start_collector(env, "    metrics_keep = 2s\n    seen_flush = 100ms\n");
+    assert_int_equal(s_loadgen(env, "loadgen", "run", 0, 2, 50, NULL), 0);
+    assert_true(it_db_int(env, "SELECT count(*) FROM metric_samples") > 0);
+    assert_int_equal(it_wait_db(env, "SELECT count(*) = 0 FROM metrics", 1, 20000), 1);
+    assert_int_equal(it_db_int(env, "SELECT count(*) FROM agents"), 2);
+}
+
 static void test_unknown_agent_refused(void **state)
 {
     it_env_t *env = *state;
@@ -147,6 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_twenty_agents_exactly_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_retention, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_agent_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_garbage_counted_and_dropped, s_setup, s_teardown),
     };
