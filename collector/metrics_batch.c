@@ -110,7 +110,7 @@ int metrics_batch_add(metrics_batch_t *self, int64_t agent_id, int64_t epoch, ui
                       int64_t time_ms, const Ferry__Metrics *metrics, const uint8_t *body,
                       size_t body_len)
 {
-    if (self->sorted)
+    if (self->sorted || !metrics)
         return -1;
     if (!body)
         body_len = ferry__metrics__get_packed_size(metrics);

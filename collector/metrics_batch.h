@@ -45,8 +45,8 @@ metrics_batch_t *metrics_batch_new(void);
 void metrics_batch_destroy(metrics_batch_t **self_p);
 
 //  Add a sample. body/body_len: its packed Metrics as received (copied);
-//  NULL to pack metrics. metrics (borrowed) gives the SQL figures. 0 / -1
-//  (out of memory, or a body over 1 GiB).
+//  NULL to pack metrics. metrics (borrowed, required) gives the SQL figures.
+//  0 / -1 (no metrics, out of memory, a body over 1 GiB, or chunks being read).
 int metrics_batch_add(metrics_batch_t *self, int64_t agent_id, int64_t epoch, uint64_t seq,
                       int64_t time_ms, const Ferry__Metrics *metrics, const uint8_t *body,
                       size_t body_len);

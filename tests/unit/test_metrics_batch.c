@@ -65,7 +65,8 @@ static void test_grouping(void **state)
     assert_string_equal(c.times_json, "[999,998,997]");
     assert_int_equal(c.first_time_ms, 997);
     assert_int_equal(c.time_ms, 999);
-    //  Adding while reading chunks is refused.
+    //  Adding while reading chunks is refused, and so is a sample without figures.
+    assert_int_equal(metrics_batch_add(batch, 1, 4, 99, 1, NULL, NULL, 0), -1);
     assert_int_equal(metrics_batch_add(batch, 1, 4, 99, 1, &s.metrics, NULL, 0), -1);
 
     assert_int_equal(metrics_batch_next(batch, &c), 1);
