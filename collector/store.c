@@ -467,6 +467,9 @@ static int s_migrate_step(sqlite3 *db, int version, char *err, size_t errlen)
     if (s_user_version(db, &current) != 0)
         goto fail;
     if (current < version) {
+        //  Schema 4 rewrites every metrics row: say so before a long start.
+        if (current > 0)
+            log_info("store: migrating the database from schema %d to %d", current, version);
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version);
         if (sqlite3_exec(db, s_migrations[version], NULL, NULL, &msg) != SQLITE_OK
