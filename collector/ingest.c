@@ -24,6 +24,7 @@
 #define INGEST_RID_MAX 256       // ZeroMQ routing ids are at most 255 bytes
 #define INGEST_DRAIN_BURST 2048  // frames read per reader wake-up before yielding to timers
 #define S_PRUNE_EVERY_MS 60000   // metrics retention runs at least this often
+#define S_PRUNE_CHUNKS 20000     // metrics chunks deleted at most per retention run
 
 typedef struct {
     char key[INGEST_KEY_LEN + 1];   // authenticated CURVE public key (Z85)
@@ -568,9 +569,12 @@ static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
         if (s_batch_begin(self) != 0)
             return -1;
         any = true;
-        if (store_prune(self->store, clock_wall_ms()) != 0)
+        int pruned = store_prune(self->store, clock_wall_ms(), S_PRUNE_CHUNKS);
+        if (pruned < 0)
             self->batch_failed = true;
-        self->pruned_mono_ms = now;
+        //  A backlog (after a long stop) goes a slice per flush, not at once.
+        if (pruned < S_PRUNE_CHUNKS)
+            self->pruned_mono_ms = now;
     }
     for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
         if (!peer->seen_dirty)

@@ -307,7 +307,8 @@ static const char *const s_sql[ST_COUNT] = {
                          " digest = excluded.digest, json = excluded.json",
     [ST_JOB_UPDATE] = "INSERT OR IGNORE INTO job_updates(agent_id, epoch, seq, time_ms, job_id, state,"
                       " phase, message, exit_code) VALUES(?1, coalesce((SELECT epoch FROM agents WHERE id = ?1), 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_PRUNE] = "DELETE FROM metrics WHERE time_ms < ?1",
+    [ST_PRUNE] = "DELETE FROM metrics WHERE rowid IN"
+                 " (SELECT rowid FROM metrics WHERE time_ms < ?1 LIMIT ?2)",
     //  Several agents may claim one name (a clone, a stale row): the one heard
     //  from last is the partition now. Uses the facts_partition index.
     [ST_AGENT_BY_PARTITION] = "SELECT a.key, f.json FROM agents a JOIN facts_current f"
@@ -1239,17 +1240,20 @@ int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time
     return s_run(self, stmt, "insert job update");
 }
 
-int store_prune(store_t *self, int64_t now_ms)
+int store_prune(store_t *self, int64_t now_ms, int max_chunks)
 {
     if (s_require_tx(self) != 0)
         return -1;
-    if (self->opts.metrics_keep_ms <= 0)
+    if (self->opts.metrics_keep_ms <= 0 || max_chunks <= 0)
         return 0;
     if (s_metrics_flush(self) != 0)
         return -1;
     sqlite3_stmt *stmt = self->stmt[ST_PRUNE];
     sqlite3_bind_int64(stmt, 1, now_ms - self->opts.metrics_keep_ms);
-    return s_run(self, stmt, "prune metrics");
+    sqlite3_bind_int(stmt, 2, max_chunks);
+    if (s_run(self, stmt, "prune metrics") != 0)
+        return -1;
+    return sqlite3_changes(self->db);
 }
 
 int store_agent_by_partition(store_t *self, const char *partition, char *key, char **facts_p)

@@ -117,8 +117,10 @@ int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
 int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                      const Ferry__JobUpdate *update);
 
-//  Delete metrics chunks whose newest sample is older than the retention. 0 / -1.
-int store_prune(store_t *self, int64_t now_ms);
+//  Delete metrics chunks whose newest sample is older than the retention, at
+//  most max_chunks of them (a first run after a long stop would otherwise hold
+//  the ingest thread for as long as it takes). Returns how many went, -1 on error.
+int store_prune(store_t *self, int64_t now_ms, int max_chunks);
 
 //  The CURVE key (Z85, into key: 41 bytes) of the agent whose current facts
 //  name the partition (borrowed), and those facts as JSON text (malloc'd,

@@ -821,7 +821,7 @@ static void test_no_transaction(void **state)
     assert_int_equal(store_agent_seq(fx->store, a, 1, 1), -1);
     assert_int_equal(store_pending_add(fx->store, a, 9), -1);
     assert_int_equal(store_agent_seen(fx->store, a, 1000, NULL, 0), -1);
-    assert_int_equal(store_prune(fx->store, 1000), -1);
+    assert_int_equal(store_prune(fx->store, 1000, 100), -1);
     assert_int_equal(store_commit(fx->store), -1);
     assert_string_equal(store_error(fx->store), "no transaction");
 
@@ -915,8 +915,14 @@ static void test_prune(void **state)
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_event(fx->store, a, 101, 1000, 1000, &event), 0);
     //  Keep time_ms >= 100000 - 10000 = 90000: a chunk goes when its newest
-    //  sample is older, so chunks 9 (81000..90000) and 10 stay.
-    assert_int_equal(store_prune(fx->store, 100000), 0);
+    //  sample is older, so chunks 9 (81000..90000) and 10 stay: 16 go, at
+    //  most 5 per call.
+    assert_int_equal(store_prune(fx->store, 100000, 5), 5);
+    assert_int_equal(store_prune(fx->store, 100000, 5), 5);
+    assert_int_equal(store_prune(fx->store, 100000, 0), 0);
+    assert_int_equal(store_prune(fx->store, 100000, 5), 5);
+    assert_int_equal(store_prune(fx->store, 100000, 5), 1);
+    assert_int_equal(store_prune(fx->store, 100000, 5), 0);
     assert_int_equal(store_commit(fx->store), 0);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 2 * 20);
     assert_int_equal(s_query_int(fx, "SELECT min(time_ms) FROM metric_samples"), 81000);
@@ -926,7 +932,7 @@ static void test_prune(void **state)
     //  Keep forever: prune does nothing.
     fx->store = s_open(fx, NULL);
     assert_int_equal(store_begin(fx->store), 0);
-    assert_int_equal(store_prune(fx->store, INT64_MAX / 2), 0);
+    assert_int_equal(store_prune(fx->store, INT64_MAX / 2, 100), 0);
     assert_int_equal(store_commit(fx->store), 0);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 2 * 20);
 }
