@@ -123,7 +123,9 @@ int metrics_batch_add(metrics_batch_t *self, int64_t agent_id, int64_t epoch, ui
             return -1;
         self->cap = cap_bytes / sizeof *self->samples;
     }
-    if (s_reserve((void **) &self->body, &self->body_size, self->body_len + body_len, 65536) != 0)
+    //  +1: the buffer exists even when every body is empty (no NULL + 0 later).
+    if (s_reserve((void **) &self->body, &self->body_size, self->body_len + body_len + 1, 65536)
+        != 0)
         return -1;
     s_sample_t *s = &self->samples[self->count];
     *s = (s_sample_t) { .agent_id = agent_id, .epoch = epoch, .seq = seq, .time_ms = time_ms,

@@ -182,6 +182,22 @@ static void test_chunk_of_one(void **state)
     assert_memory_equal(chunk->body[0].data, body, len);
     ferry__metrics_chunk__free_unpacked(chunk, NULL);
     free(out);
+    //  A batch of empty bodies (all defaults) gives a chunk of empty bodies.
+    metrics_batch_t *batch = metrics_batch_new();
+    assert_non_null(batch);
+    Ferry__Metrics empty = FERRY__METRICS__INIT;
+    assert_int_equal(metrics_batch_add(batch, 1, 0, 1, 1, &empty, NULL, 0), 0);
+    assert_int_equal(metrics_batch_add(batch, 1, 0, 2, 2, &empty, body, 0), 0);
+    metrics_chunk_t c;
+    assert_int_equal(metrics_batch_next(batch, &c), 1);
+    assert_int_equal(c.samples, 2);
+    assert_int_equal(c.present, 0);
+    chunk = ferry__metrics_chunk__unpack(NULL, c.chunk_len, c.chunk);
+    assert_non_null(chunk);
+    assert_int_equal(chunk->n_body, 2);
+    assert_int_equal(chunk->body[1].len, 0);
+    ferry__metrics_chunk__free_unpacked(chunk, NULL);
+    metrics_batch_destroy(&batch);
     //  An empty body (all defaults) is a sample too.
     assert_int_equal(metrics_chunk_of_one(body, 0, &out, &out_len), 0);
     assert_true(out_len > 0);
