@@ -1117,8 +1117,6 @@ static void s_group_end(planner_t *self)
         log_error("planner: reload: %s", err);
 }
 
-//  Run stashed replies and a due tick, unless an ingest batch is open: then
-//  come back in a few ms.
 //  True when a tick may have something to write: a move not final, or a
 //  plan still to be closed.
 static bool s_has_work(planner_t *self)
@@ -1132,6 +1130,8 @@ static bool s_has_work(planner_t *self)
     return false;
 }
 
+//  Run stashed replies and a due tick, unless an ingest batch is open: then
+//  come back in a few ms.
 static void s_drain(planner_t *self)
 {
     //  An idle tick opens no transaction: it would commit the agents' open
