@@ -239,6 +239,8 @@ bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
                        const uint8_t **bytes_p, size_t *len_p)
 {
     size_t pos = 0, found = 0;
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
     while (pos < size) {
         uint64_t key, value;
         if (!s_varint(data, size, &pos, &key))
@@ -262,8 +264,8 @@ bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
             if (!s_varint(data, size, &pos, &value) || value > size - pos)
                 return false;
             if ((key >> 3) == field) {
-                *bytes_p = data + pos;
-                *len_p = (size_t) value;
+                bytes = data + pos;
+                len = (size_t) value;
                 found++;
             }
             pos += (size_t) value;
@@ -272,7 +274,12 @@ bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
             return false;
         }
     }
-    return found == 1;
+    //  Nothing is written unless true: a caller may test its pointer.
+    if (found != 1)
+        return false;
+    *bytes_p = bytes;
+    *len_p = len;
+    return true;
 }
 
 bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size,
@@ -287,9 +294,11 @@ bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size
         ferry__metrics_frame_view__unpack(&arena->allocator, size, data);
     //  Anything else at the top level (another body, a newer field) and the
     //  full decoder decides, as before.
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
     if (!view || !view->metrics || view->base.n_unknown_fields
         || view->version != CODEC_VERSION || !s_unknown_fields_valid(&view->base)
-        || !codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, body_p, body_len_p))
+        || !codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len))
         return false;
     Ferry__Envelope *env = s_arena_alloc(arena, sizeof *env);
     Ferry__Metrics *metrics = s_arena_alloc(arena, sizeof *metrics);
@@ -309,6 +318,8 @@ bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size
     metrics->load = view->metrics->load;
     metrics->processes = view->metrics->processes;
     *env_p = env;
+    *body_p = body;
+    *body_len_p = body_len;
     return true;
 }
 

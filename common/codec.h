@@ -45,7 +45,8 @@ codec_status_t codec_decode(const uint8_t *data, size_t size, size_t max_frame,
 //  Where the length-delimited field number `field` of the top-level message in
 //  data (borrowed) lies: *bytes_p points into data. True only when it occurs
 //  exactly once (protobuf merges repeated occurrences of a message field, so
-//  their bytes alone are not the decoded value) and the message is well formed.
+//  their bytes alone are not the decoded value) and the message is well formed;
+//  *bytes_p and *len_p are left alone otherwise.
 //  Lets a decoded frame's body be kept byte for byte instead of re-packed.
 bool codec_field_bytes(const uint8_t *data, size_t size, uint32_t field,
                        const uint8_t **bytes_p, size_t *len_p);
@@ -75,7 +76,8 @@ codec_status_t codec_decode_in(codec_arena_t *arena, const uint8_t *data, size_t
 //  the Metrics body inside data. Disks and interfaces are not decoded: their
 //  contents are not checked (the body is stored as received and read back
 //  with the full schema). Otherwise returns false and leaves the frame to
-//  codec_decode_in, which then gives exactly the answer it always gave.
+//  codec_decode_in, which then gives exactly the answer it always gave, and
+//  leaves *body_p and *body_len_p alone.
 bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size,
                           size_t max_frame, Ferry__Envelope **env_p, const uint8_t **body_p,
                           size_t *body_len_p);
