@@ -6,7 +6,8 @@
 
     URL defaults to http://127.0.0.1:8080; the token file to $FERRY_TOKEN_FILE,
     else /etc/ferry/api.token (its first line is the bearer token; it is never
-    printed; a file others can read is refused, an operators' group may). Human output is aligned tables; --json prints the API's JSON.
+    printed; a file others can read is refused, an operators' group may).
+    Human output is aligned tables; --json prints the API's JSON.
     Exit codes: 0 ok, 1 API / HTTP error (the server's message on stderr),
     2 usage. */
 #include <curl/curl.h>

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_BODY_MAX (1u << 30)       // no sane sample comes near
 #define S_JSON_NUMBER 24            // ",-9223372036854775808" and a spare
 
 typedef struct {
@@ -114,7 +113,7 @@ int metrics_batch_add(metrics_batch_t *self, int64_t agent_id, int64_t epoch, ui
         return -1;
     if (!body)
         body_len = ferry__metrics__get_packed_size(metrics);
-    if (body_len > S_BODY_MAX)
+    if (body_len > METRICS_BODY_MAX)
         return -1;
     if (self->count == self->cap) {
         size_t cap_bytes = self->cap * sizeof *self->samples;
@@ -209,6 +208,7 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
     Ferry__MetricsChunk packed = FERRY__METRICS_CHUNK__INIT;
     char *seqs = self->seqs_json, *times = self->times_json;
     size_t seqs_len = 0, times_len = 0;
+    int64_t oldest = first->time_ms, newest = first->time_ms;
     seqs[seqs_len++] = '[';
     times[times_len++] = '[';
     for (size_t i = 0; i < n; i++) {
@@ -216,6 +216,8 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
                                                  .data = self->body + first[i].body_off };
         seqs_len += s_json_number(seqs + seqs_len, i == 0, false, first[i].seq);
         times_len += s_json_int(times + times_len, i == 0, first[i].time_ms);
+        oldest = first[i].time_ms < oldest ? first[i].time_ms : oldest;
+        newest = first[i].time_ms > newest ? first[i].time_ms : newest;
     }
     seqs[seqs_len++] = ']';
     seqs[seqs_len] = '\0';
@@ -229,18 +231,11 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
 
     const s_sample_t *last = &first[n - 1];
     *chunk = (metrics_chunk_t) { .agent_id = first->agent_id, .epoch = first->epoch,
-                                 .samples = n, .first_time_ms = first->time_ms,
-                                 .time_ms = first->time_ms, .seqs_json = seqs,
-                                 .times_json = times, .present = last->present,
-                                 .chunk = self->packed,
+                                 .samples = n, .first_time_ms = oldest, .time_ms = newest,
+                                 .seqs_json = seqs, .times_json = times,
+                                 .present = last->present, .chunk = self->packed,
                                  .chunk_len = ferry__metrics_chunk__pack(&packed, self->packed) };
     memcpy(chunk->value, last->value, sizeof chunk->value);
-    for (size_t i = 1; i < n; i++) {
-        if (first[i].time_ms < chunk->first_time_ms)
-            chunk->first_time_ms = first[i].time_ms;
-        if (first[i].time_ms > chunk->time_ms)
-            chunk->time_ms = first[i].time_ms;
-    }
     self->cursor += n;
     return 1;
 }
@@ -249,7 +244,7 @@ int metrics_chunk_of_one(const uint8_t *body, size_t body_len, uint8_t **out_p, 
 {
     *out_p = NULL;
     *len_p = 0;
-    if (body_len > S_BODY_MAX)
+    if (body_len > METRICS_BODY_MAX)
         return -1;
     ProtobufCBinaryData part = { .len = body_len, .data = (uint8_t *) body };
     Ferry__MetricsChunk packed = FERRY__METRICS_CHUNK__INIT;

@@ -19,6 +19,7 @@
 
 #define METRICS_CHUNK_MAX 256       // samples per chunk (bounds the JSON arrays)
 #define METRICS_VALUES 7            // cpu_user, cpu_sys, cpu_wait, cpu_idle, physc, mem_free_mb, load1
+#define METRICS_BODY_MAX (1u << 30) // largest sample body taken (no sane sample comes near)
 
 typedef struct _metrics_batch_t metrics_batch_t;
 
@@ -46,7 +47,8 @@ void metrics_batch_destroy(metrics_batch_t **self_p);
 
 //  Add a sample. body/body_len: its packed Metrics as received (copied);
 //  NULL to pack metrics. metrics (borrowed, required) gives the SQL figures.
-//  0 / -1 (no metrics, out of memory, a body over 1 GiB, or chunks being read).
+//  0 / -1 (no metrics, out of memory, a body over METRICS_BODY_MAX, or chunks
+//  being read).
 int metrics_batch_add(metrics_batch_t *self, int64_t agent_id, int64_t epoch, uint64_t seq,
                       int64_t time_ms, const Ferry__Metrics *metrics, const uint8_t *body,
                       size_t body_len);

@@ -18,7 +18,6 @@
 #include <czmq.h>
 #include <jansson.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -321,10 +320,9 @@ static const char *const s_sql[ST_COUNT] = {
 typedef struct {
     store_agent_state_t state; // as last written in this process
     int64_t pending_rows;      // its rows in pending_seq, -1 unknown
-    int64_t epoch;             // agents.epoch, -1 unknown
+    int64_t epoch;             // agents.epoch
     char key[];                // Z85 public key
 } s_agent_t;
-
 
 struct _store_t {
     sqlite3 *db;                  // the connection; this store is its only user
@@ -609,15 +607,11 @@ static int s_stream_id(store_t *self, int64_t agent_id, uint64_t *stream_id_p)
 static int s_epoch(store_t *self, int64_t agent_id, int64_t *epoch_p)
 {
     s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
-    if (agent && agent->epoch >= 0) {
+    if (agent) {
         *epoch_p = agent->epoch;
         return 0;
     }
-    if (s_agent_column(self, ST_AGENT_EPOCH, agent_id, epoch_p) != 0)
-        return -1;
-    if (agent)
-        agent->epoch = *epoch_p;
-    return 0;
+    return s_agent_column(self, ST_AGENT_EPOCH, agent_id, epoch_p);
 }
 
 // ------------------------------------------------------------------ open / close
@@ -643,7 +637,6 @@ static void s_sql_metrics_chunk(sqlite3_context *ctx, int argc, sqlite3_value **
 //  Copies the WAL back into the database every second (PASSIVE: never
 //  blocks the writer), so commits on the ingest thread only append to the
 //  WAL. A second connection is what WAL mode allows; it writes no rows.
-
 static void s_checkpointer(zsock_t *pipe, void *args)
 {
     sqlite3 *db = NULL;
@@ -760,8 +753,8 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
         s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
-    long long pages = S_WAL_REWIND_BYTES / (strtoll(page_size, NULL, 10) > 0
-                                                ? strtoll(page_size, NULL, 10) : 4096);
+    long long bytes_per_page = strtoll(page_size, NULL, 10);
+    long long pages = S_WAL_REWIND_BYTES / (bytes_per_page > 0 ? bytes_per_page : 4096);
     snprintf(setup, sizeof setup, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
              " PRAGMA wal_autocheckpoint = %lld; PRAGMA journal_size_limit = %d;", pages,
              2 * S_WAL_REWIND_BYTES);
@@ -987,7 +980,7 @@ int store_agent_hello(store_t *self, int64_t agent_id, const Ferry__Hello *hello
         s_cache_seq(self, agent_id, hello->stream_id, 0);
         //  The statement started the next epoch.
         s_agent_t *agent = zhashx_lookup(self->agents_by_id, &agent_id);
-        if (agent && agent->epoch >= 0)
+        if (agent)
             agent->epoch++;
     }
     return 0;
@@ -1087,7 +1080,8 @@ static int s_metrics_flush(store_t *self)
         for (int v = 0; v < METRICS_VALUES; v++)
             if (c.present & (1u << v))
                 sqlite3_bind_double(stmt, 8 + v, c.value[v]);
-        sqlite3_bind_blob(stmt, 15, c.chunk, (int) c.chunk_len, SQLITE_STATIC);
+        //  SQLite refuses a chunk over its own length limit (SQLITE_TOOBIG).
+        sqlite3_bind_blob64(stmt, 15, c.chunk, c.chunk_len, SQLITE_STATIC);
         if (s_run(self, stmt, "insert metrics") != 0)
             break;
     }
@@ -1105,7 +1099,7 @@ int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms
     int64_t epoch = 0;
     if (s_epoch(self, agent_id, &epoch) != 0)
         return -1;
-    if (body_len > INT_MAX / 2)
+    if (body_len > METRICS_BODY_MAX)
         return s_failf(self, "insert metrics: body of %zu bytes", body_len);
     if (metrics_batch_add(self->metrics, agent_id, epoch, seq, time_ms, metrics, body, body_len)
         != 0)
