@@ -484,9 +484,10 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         break;
     }
     default:
-        if (env->body_case == FERRY__ENVELOPE__BODY_METRICS && !body
-            && !codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len))
-            body = NULL;
+        //  From the full decoder: the body as received when it is one slice
+        //  of the frame, else (merged copies) body stays NULL and is re-packed.
+        if (env->body_case == FERRY__ENVELOPE__BODY_METRICS && !body)
+            codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len);
         s_on_data(self, peer, env, body, body_len);
         self->batch_count++;
         break;
