@@ -220,7 +220,9 @@ static bool s_dmi_placeholder(const char *value)
 static void s_system_power(s_ctx_t *ctx, const linux_lparcfg_t *lpar, json_t *system)
 {
     if (!lpar->has_serial_number || !*lpar->serial_number) {
-        s_warn(ctx, "lparcfg: empty serial_number (a KVM guest has none): serial unknown");
+        s_warn(ctx, "lparcfg: %s serial_number (a KVM guest on Power has none): no hardware system"
+               " id or serial, so a move of this partition cannot be verified by serial",
+               lpar->has_serial_number ? "empty" : "no");
         return;
     }
     s_set_str(system, "systemid", lpar->serial_number);
@@ -250,20 +252,6 @@ static void s_system_dmi(s_ctx_t *ctx, json_t *system)
         s_set_str(system, "model", value);
 }
 
-//  Without a hardware serial the machine-id at least identifies the
-//  installation; said so in a warning, since it survives no reinstall.
-static void s_system_machine_id(s_ctx_t *ctx, json_t *system)
-{
-    char id[64];
-    if (s_read_line(ctx->etc_root, "etc/machine-id", id, sizeof id) == 0) {
-        s_set_str(system, "systemid", id);
-        s_warn(ctx, "systemid is the machine-id (%s/etc/machine-id): no hardware serial",
-               ctx->etc_root);
-    }
-    else
-        s_warn(ctx, "%s/etc/machine-id: %s", ctx->etc_root, strerror(errno));
-}
-
 static void s_system(s_ctx_t *ctx, const linux_lparcfg_t *lpar, json_t *root)
 {
     json_t *system = json_object();
@@ -274,8 +262,9 @@ static void s_system(s_ctx_t *ctx, const linux_lparcfg_t *lpar, json_t *root)
     }
     else
         s_system_dmi(ctx, system);
-    if (!json_object_get(system, "systemid") && !json_object_get(system, "serial"))
-        s_system_machine_id(ctx, system);
+    //  No fallback to /etc/machine-id: it names the installation, not the
+    //  hardware. It stays the same across a move, the very change a system
+    //  id has to show, and changes with a reinstall on the same machine.
     s_set_section(root, "system", system);
 }
 

@@ -2,10 +2,11 @@
     from /proc, /sys and /etc.
 
     On Power the identity and partition come from /proc/powerpc/lparcfg; on
-    other machines from DMI, with /etc/machine-id as the last resort for a
-    system id. Every field is absent when its source is missing or does not
-    say, and every unreadable or unusable source adds a line to "warnings":
-    the report is always produced. */
+    other machines from DMI. A system id and serial identify hardware: where
+    neither says (a KVM guest on Power has an empty serial_number) both stay
+    absent with a warning, never the machine-id. Every field is absent when
+    its source is missing or does not say, and every unreadable or unusable
+    source adds a line to "warnings": the report is always produced. */
 #ifndef FERRY_LINUX_FACTS_H
 #define FERRY_LINUX_FACTS_H
 
@@ -14,7 +15,7 @@
 
 //  The facts JSON object of the contract (platform "linux"). Files are read
 //  under proc_root (normally "/proc"), sys_root ("/sys") and etc_root ("/",
-//  holding etc/os-release and etc/machine-id like the AIX etc/niminfo).
+//  holding etc/os-release, or usr/lib/os-release).
 //  Roots are borrowed. Returns a new reference owned by the caller, or NULL
 //  on allocation failure.
 json_t *linux_facts_collect(const char *proc_root, const char *sys_root, const char *etc_root);

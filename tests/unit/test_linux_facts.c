@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,22 @@ static void test_power_lpar(void **state)
     json_decref(facts);
 }
 
+//  Fail when text appears anywhere in the report (keys, values, warnings).
+static void s_expect_absent(json_t *facts, const char *text)
+{
+    char *all = json_dumps(facts, JSON_COMPACT);
+    assert_non_null(all);
+    bool found = strstr(all, text) != NULL;
+    if (found)
+        print_error("report:\n%s\n", all);
+    free(all);
+    if (found)
+        fail_msg("\"%s\" should not be in the report", text);
+}
+
+//  KVM on Power: lparcfg has an empty serial_number. A system id names
+//  hardware, so there is none (not the machine-id), and a warning says a
+//  move cannot be verified by serial.
 static void test_kvm_guest(void **state)
 {
     (void) state;
@@ -189,8 +206,7 @@ static void test_kvm_guest(void **state)
     json_object_del(facts, "warnings");
     s_expect_json(facts,
                   "{\"platform\": \"linux\", \"hostname\": \"guest-1\","
-                  " \"system\": {\"systemid\": \"a1b2c3d4e5f60718293a4b5c6d7e8f90\","
-                  "              \"model\": \"IBM pSeries (emulated by qemu)\"},"
+                  " \"system\": {\"model\": \"IBM pSeries (emulated by qemu)\"},"
                   " \"partition\": {\"name\": \"guest-1\", \"type\": \"Dedicated\","
                   "                 \"mode\": \"Uncapped\", \"entitled_capacity\": 4.0,"
                   "                 \"online_vcpus\": 4, \"online_memory_mb\": 4096},"
@@ -199,9 +215,11 @@ static void test_kvm_guest(void **state)
                   "              \"size_mb\": 10240}],"
                   " \"boot_id\": \"11111111-2222-4333-8444-555555555555\", \"boot_time\": 1710000000}");
     json_object_set_new(facts, "warnings", warnings);
-    assert_int_equal(json_array_size(warnings), 2);
-    s_expect_warning(facts, "empty serial_number", NULL);
-    s_expect_warning(facts, "machine-id", "no hardware serial");
+    assert_int_equal(json_array_size(warnings), 1);
+    s_expect_warning(facts, "lparcfg: empty serial_number", "no hardware system id or serial");
+    s_expect_warning(facts, "empty serial_number", "cannot be verified by serial");
+    s_expect_absent(facts, "a1b2c3d4e5f60718293a4b5c6d7e8f90");   // its etc/machine-id
+    s_expect_absent(facts, "machine-id");
     json_decref(facts);
 }
 
@@ -221,17 +239,18 @@ static void test_x86(void **state)
     json_decref(facts);
 }
 
-//  x86 without /sys: no DMI serial -> machine-id as systemid; no disks.
+//  x86 without /sys: no DMI serial and no system id (not the machine-id
+//  either, as on Power); no disks.
 static void test_x86_no_sys(void **state)
 {
     (void) state;
     json_t *facts = s_collect_tree("x86", "/nonexistent/sys");
-    s_expect_json(json_object_get(facts, "system"), "{\"systemid\": \"00112233445566778899aabbccddeeff\"}");
+    assert_null(json_object_get(facts, "system"));
     assert_null(json_object_get(facts, "disks"));
-    assert_int_equal(json_array_size(json_object_get(facts, "warnings")), 3);
+    assert_int_equal(json_array_size(json_object_get(facts, "warnings")), 2);
     s_expect_warning(facts, "/nonexistent/sys/class/dmi/id/product_serial", "No such file");
-    s_expect_warning(facts, "machine-id", "no hardware serial");
     s_expect_warning(facts, "/nonexistent/sys/block", "No such file");
+    s_expect_absent(facts, "00112233445566778899aabbccddeeff");   // its etc/machine-id
     json_decref(facts);
 }
 
@@ -248,8 +267,7 @@ static void test_nothing(void **state)
         if (json_object_get(facts, absent[i]))
             fail_msg("%s should be absent", absent[i]);
     const char *sources[] = { "/nonexistent/proc/stat", "/nonexistent/proc/meminfo",
-                              "/nonexistent/proc/cpuinfo", "product_serial", "etc/machine-id",
-                              "etc/os-release", "/nonexistent/sys/block",
+                              "/nonexistent/proc/cpuinfo", "product_serial", "etc/os-release", "/nonexistent/sys/block",
                               "sys/kernel/random/boot_id" };
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
         s_expect_warning(facts, sources[i], NULL);
@@ -274,13 +292,13 @@ static void test_odd_sources(void **state)
     s_put(dir, "sys/block/sda/size", "not a number\n");
     s_put(dir, "sys/block/loop3/size", "0\n");
     s_put(dir, "usr/lib/os-release", "NAME=Fedora\n");
-    s_put(dir, "etc/machine-id", "\n");
+    s_put(dir, "etc/machine-id", "0123456789abcdef0123456789abcdef\n");
 
     // a powerpc timebase and no lparcfg: warn
     json_t *facts = linux_facts_collect(proc, sys, dir);
     s_expect_warning(facts, "powerpc/lparcfg", "No such file");
     s_expect_warning(facts, "product_serial", "placeholder");
-    s_expect_warning(facts, "etc/machine-id", NULL);
+    s_expect_absent(facts, "0123456789abcdef0123456789abcdef");
     s_expect_warning(facts, "meminfo", "no MemTotal");
     s_expect_warning(facts, "stat", "no btime");
     assert_null(json_object_get(facts, "system"));
@@ -296,6 +314,14 @@ static void test_odd_sources(void **state)
     s_expect_json(json_object_get(facts, "system"), "{\"systemid\": \"SOMETHING\"}");
     s_expect_warning(facts, "serial_number \"SOMETHING\"", NULL);
     s_expect_json(json_object_get(facts, "partition"), "{\"number\": 7, \"online_vcpus\": 1}");
+    json_decref(facts);
+
+    // lparcfg without any serial_number line: the same as an empty one
+    s_put(dir, "proc/ppc64/lparcfg", "lparcfg 1.9\npartition_id=7\n");
+    facts = linux_facts_collect(proc, sys, dir);
+    assert_null(json_object_get(facts, "system"));
+    s_expect_warning(facts, "lparcfg: no serial_number", "cannot be verified by serial");
+    s_expect_absent(facts, "0123456789abcdef0123456789abcdef");
     json_decref(facts);
 
     // lparcfg with nothing we know
