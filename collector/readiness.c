@@ -5,6 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+//  readiness/agent_stale when not configured: three heartbeats, at most this.
+#define S_AGENT_STALE_MAX_MS 30000
 
 static void s_add(readiness_report_t *r, const char *id, readiness_severity_t severity,
                   const char *evidence, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -144,6 +148,70 @@ static void s_limit_rule(const hmc_system_t *sys, const char *role, readiness_re
               sys->active_migrations_in_progress, sys->max_active_migrations);
 }
 
+int64_t readiness_agent_stale_ms(int64_t heartbeat_interval_ms, int64_t configured_ms)
+{
+    if (configured_ms > 0)
+        return configured_ms;
+    if (heartbeat_interval_ms <= 0 || heartbeat_interval_ms > S_AGENT_STALE_MAX_MS / 3)
+        return S_AGENT_STALE_MAX_MS;
+    return 3 * heartbeat_interval_ms;
+}
+
+//  ms as local wall-clock time: "10:42:07", or "2024-05-02 10:42:07" when not
+//  on the local day of now_ms (an hour alone would then mislead).
+static void s_local_time(int64_t ms, int64_t now_ms, char *out, size_t size)
+{
+    time_t t = (time_t) (ms / 1000), now = (time_t) (now_ms / 1000);
+    struct tm at, today;
+    if (!localtime_r(&t, &at) || !localtime_r(&now, &today)) {
+        snprintf(out, size, "%lld ms since the epoch", (long long) ms);
+        return;
+    }
+    bool same_day = at.tm_year == today.tm_year && at.tm_yday == today.tm_yday;
+    strftime(out, size, same_day ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &at);
+}
+
+//  "95 s ago, limit 30 s"; in ms when the limit is not whole seconds (a
+//  1500 ms limit would otherwise read "1 s ago, limit 1 s").
+static void s_age_text(int64_t age, int64_t limit, char *out, size_t size)
+{
+    if (limit % 1000 == 0)
+        snprintf(out, size, "%lld s ago, limit %lld s", (long long) (age / 1000),
+                 (long long) (limit / 1000));
+    else
+        snprintf(out, size, "%lld ms ago, limit %lld ms", (long long) age, (long long) limit);
+}
+
+//  Stored facts outlive the agent: only a recent message says it is there
+//  to report the move (its serial, phases and outage) and verify it.
+static void s_agent_reporting(const readiness_lpm_input_t *in, readiness_report_t *r)
+{
+    const char *name = in->partition->name;
+    int64_t limit = in->agent_stale_ms > 0 ? in->agent_stale_ms : readiness_agent_stale_ms(0, 0);
+    char ev[192];
+    if (in->agent_last_seen_ms <= 0) {
+        snprintf(ev, sizeof ev, "facts stored, no message known; now_ms=%lld agent_stale_ms=%lld",
+                 (long long) in->now_ms, (long long) limit);
+        s_add(r, "lpm.agent_reporting", READINESS_BLOCKER, ev,
+              "no message from the ferry-agent of %s is known, only facts stored before (none"
+              " since the collector started): is it running, and can it reach the collector? Check"
+              " its log, then plan the move again", name);
+        return;
+    }
+    int64_t age = in->now_ms - in->agent_last_seen_ms;
+    if (age <= limit)          // a negative age: the clock stepped back; the message is recent
+        return;
+    char at[32], age_text[64];
+    s_local_time(in->agent_last_seen_ms, in->now_ms, at, sizeof at);
+    s_age_text(age, limit, age_text, sizeof age_text);
+    snprintf(ev, sizeof ev, "last message at %lld ms, now %lld ms, age %lld ms, agent_stale_ms=%lld",
+             (long long) in->agent_last_seen_ms, (long long) in->now_ms, (long long) age,
+             (long long) limit);
+    s_add(r, "lpm.agent_reporting", READINESS_BLOCKER, ev,
+          "the ferry-agent of %s last reported at %s (%s): is it running, and can it reach the"
+          " collector? Check its log, then plan the move again", name, at, age_text);
+}
+
 static void s_agent_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
 {
     if (!in->facts) {
@@ -152,12 +220,22 @@ static void s_agent_rules(const readiness_lpm_input_t *in, readiness_report_t *r
               in->partition->name);
         return;
     }
+    s_agent_reporting(in, r);
     //  After a hop the agent says so at once (serial_changed); its facts are
     //  re-read seconds later. The fresher one avoids a false warning then.
     const char *serial = in->agent_serial && in->agent_serial[0]
                              ? in->agent_serial
                              : json_string_value(json_object_get(json_object_get(in->facts, "system"), "serial"));
-    if (in->source && serial && in->source->serial[0] && strcmp(serial, in->source->serial) != 0) {
+    if (!serial || !serial[0]) {
+        //  Each hop is verified by the agent reporting the target's serial:
+        //  without one every hop would fail after the partition has moved.
+        s_add(r, "lpm.agent_serial_unknown", READINESS_BLOCKER, "system.serial missing",
+              "the agent of %s reports no hardware serial (its facts' warnings say why): a move"
+              " of it cannot be verified by serial, every hop would fail after the partition moved."
+              " Fix that first", in->partition->name);
+        return;
+    }
+    if (in->source && in->source->serial[0] && strcmp(serial, in->source->serial) != 0) {
         char ev[192];
         snprintf(ev, sizeof ev, "agent serial=%s, HMC source serial=%s", serial, in->source->serial);
         s_add(r, "lpm.agent_identity", READINESS_WARNING, ev,

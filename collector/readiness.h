@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hmc_xml.h"
 
@@ -40,10 +41,21 @@ typedef struct {
     const json_t *facts;              // the agent's current facts (borrowed, NULL: no agent)
     const char *agent_serial;         // serial the agent reported last, fresher than facts
                                       // right after a hop (borrowed; NULL/"": use facts)
+    int64_t now_ms;                   // wall clock of this evaluation
+    int64_t agent_last_seen_ms;       // wall clock of the agent's latest message, 0 = none known
+    int64_t agent_stale_ms;           // a message older than this: the agent is not reporting
+                                      // (<= 0: readiness_agent_stale_ms(0, 0), 30 s)
 } readiness_lpm_input_t;
 
-//  Evaluate every LPM rule for one hop into report (overwritten).
+//  Evaluate every LPM rule for one hop into report (overwritten). Pure: the
+//  time comes from in->now_ms (the message names local times, so TZ matters).
 void readiness_lpm(const readiness_lpm_input_t *in, readiness_report_t *report);
+
+//  The agent_stale_ms for readiness/agent_stale: configured_ms when > 0, else
+//  three heartbeats of heartbeat_interval_ms capped at 30 s (30 s when the
+//  interval is unknown, <= 0). Three, so one late or lost heartbeat is not a
+//  blocker; capped, so a slow heartbeat cannot hide a dead agent for minutes.
+int64_t readiness_agent_stale_ms(int64_t heartbeat_interval_ms, int64_t configured_ms);
 
 //  True when the report holds a blocker.
 bool readiness_blocked(const readiness_report_t *report);
