@@ -78,13 +78,15 @@ static bool s_label_char(char c)
 }
 
 //  A label is read by people, in tables and logs: no blank at either end
-//  or doubled (two plans that differ only there look the same), and a
-//  letter or digit first, which also keeps out "-x", "." and "..".
+//  or doubled (two plans that differ only there look the same). Every
+//  system name is a label: plan names were system names once, and plans
+//  stored then must still load.
 static bool s_label_text(const char *text)
 {
     size_t len = strnlen(text, 64);
-    return s_alnum(text[0]) && s_all(text, 63, s_label_char) && text[len - 1] != ' '
-           && strstr(text, "  ") == NULL;
+    return text[0] != ' ' && text[0] != '-' && s_all(text, 63, s_label_char)
+           && text[len - 1] != ' ' && strstr(text, "  ") == NULL && strcmp(text, ".") != 0
+           && strcmp(text, "..") != 0;
 }
 
 static bool s_host(const char *text)
@@ -168,8 +170,8 @@ const char *name_kind_rule(name_kind_t kind)
         return "labels of letters, digits and - (not at either end, 1..63 characters each)"
                " joined by dots, 1..253 characters";
     case NAME_LABEL:
-        return "letters, digits, single blanks inside and _ . - + , : ( ) # @, a letter or"
-               " digit first, 1..63 characters";
+        return "letters, digits, single blanks inside and _ . - + , : ( ) # @, 1..63"
+               " characters, not starting with -, not . or ..";
     default:
         return "no name of this kind is valid";
     }

@@ -15,7 +15,7 @@ typedef enum {
     NAME_VG,          // volume group: [A-Za-z][A-Za-z0-9_.]*, 1..15
     NAME_NIM_OBJECT,  // SPOT, lpp_source, NIM client: [A-Za-z0-9_.-], 1..39, no leading dash
     NAME_HOST,        // host name: RFC 1123 labels, 1..253
-    NAME_LABEL,       // label: [A-Za-z0-9 _.+,:()#@-], 1..63, starts with a letter/digit, single blanks inside
+    NAME_LABEL,       // label: [A-Za-z0-9 _.+,:()#@-], 1..63, single blanks inside, no leading dash, not . or ..; every system name is one
     NAME_KIND_COUNT
 } name_kind_t;
 

@@ -179,8 +179,9 @@ static void test_label(void **state)
 {
     (void) state;
     const char *good[] = {"wave 1 p8", "wave1-p8-to-p10", "Wave 2: P8 (old SAN) to P10",
-                          "3 web servers", "dry run #4", "a", "9", "ops@site+b, 2", NULL};
-    const char *bad[] = {"", " wave", "wave ", "wave  1", "-wave", ".wave", "(wave)", "wave 1\x01",
+                          "3 web servers", "dry run #4", "a", "9", "ops@site+b, 2", "(wave)",
+                          "_wave", ".wave", "wave 1..3", NULL};
+    const char *bad[] = {"", " wave", "wave ", "wave  1", "-wave", " ", "wave 1\x01",
                          "wave\t1", "wave\n1", "wave 'one'", "wave \"one\"", "wave\\1", "w/1",
                          "wave;1", "wave $1", "wave 1%", "caf\xc3\xa9", NULL};
     for (int i = 0; good[i]; i++)
@@ -191,7 +192,14 @@ static void test_label(void **state)
             fail_msg("label \"%s\" accepted", bad[i]);
     for (int i = 0; s_label_punctuation[i]; i++)
         assert_true(name_valid(NAME_LABEL, s_label_punctuation[i]));
-    //  A label is not a system name, nor the other way round for blanks.
+    //  Every system name is a label (plan names stored when they had to be
+    //  system names still load), not the other way round.
+    const char *systems[] = {"Server-9080-M9S-SN78A1234", "p10_new.1", "_x", ".x", "x.", "9", NULL};
+    for (int i = 0; systems[i]; i++) {
+        assert_true(name_valid(NAME_SYSTEM, systems[i]));
+        if (!name_valid(NAME_LABEL, systems[i]))
+            fail_msg("system name \"%s\" is not a label", systems[i]);
+    }
     assert_false(name_valid(NAME_SYSTEM, "wave 1 p8"));
 }
 
