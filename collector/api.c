@@ -448,10 +448,12 @@ static enum MHD_Result s_post_plan(api_t *self, struct MHD_Connection *conn,
 {
     if (!req->body || req->len == 0)
         return s_error(conn, MHD_HTTP_BAD_REQUEST, "the request body must be a plan document");
-    char err[1024] = "";
-    plan_t *plan = plan_parse(req->body, req->len, err, sizeof err);
+    //  Room for the problems of a plan of many moves (plan_parse lists them
+    //  all), past s_error's 1 KiB.
+    char err[PLAN_ERR_MAX] = "";
+    plan_t *plan = plan_parse(req->body, req->len, NULL, err, sizeof err);
     if (!plan)
-        return s_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
+        return s_reply(conn, MHD_HTTP_BAD_REQUEST, json_pack("{s:s}", "error", err));
     json_t *doc = plan_to_json(plan);
     plan_destroy(&plan);
     if (!doc)

@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include "log.h"
+#include "plan.h"
 
 #include <string.h>
 
@@ -21,7 +22,7 @@ json_t *commands_handle(planner_t *planner, const char *request)
     const char *op = json_string_value(json_object_get(req, "op"));
     const char *actor = json_string_value(json_object_get(req, "actor"));
     json_t *id_value = json_object_get(req, "id");
-    char err[1024] = "";
+    char err[PLAN_ERR_MAX] = "";     // a refused plan lists every problem
     json_t *reply = NULL;
     if (op && strcmp(op, "submit") == 0) {
         char *plan = json_dumps(json_object_get(req, "plan"), JSON_COMPACT);

@@ -7,7 +7,9 @@
     URL defaults to http://127.0.0.1:8080; the token file to $FERRY_TOKEN_FILE,
     else /etc/ferry/api.token (its first line is the bearer token; it is never
     printed; a file others can read is refused, an operators' group may).
-    Human output is aligned tables; --json prints the API's JSON.
+    Human output is aligned tables; --json prints the API's JSON. A time,
+    duration or outage never measured prints "-", and report's summary is of
+    the measured ones only.
     Exit codes: 0 ok, 1 API / HTTP error (the server's message on stderr),
     2 usage. */
 #include <curl/curl.h>
@@ -135,10 +137,12 @@ static const char *s_int(const json_t *obj, const char *key, char *buf, size_t s
     return buf;
 }
 
+//  A wall clock time (ms) as UTC; "-" when absent, null or 0 (the planner
+//  stores 0 for "not yet").
 static const char *s_time(const json_t *obj, const char *key, char *buf, size_t size)
 {
     json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
         return "-";
     time_t secs = (time_t) (json_integer_value(v) / 1000);
     struct tm tm;
@@ -148,6 +152,7 @@ static const char *s_time(const json_t *obj, const char *key, char *buf, size_t 
     return buf;
 }
 
+//  ms as "812 ms", "1.5 s" or "5m 00s"; "-" when negative (not measured).
 static const char *s_duration(int64_t ms, char *buf, size_t size)
 {
     if (ms < 0)
@@ -198,6 +203,23 @@ static void s_count_checks(const json_t *v, int *passed, int *total)
             *passed += json_is_true(ok);
         }
     }
+}
+
+//  A measured outage in ms; "-" when absent, null or negative: never
+//  measured (a move blocked before its first hop).
+static int64_t s_outage_ms(const json_t *move)
+{
+    json_t *v = json_object_get(move, "outage_ms");
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t) json_integer_value(v) : -1;
+}
+
+static const char *s_outage(const json_t *move, char *buf, size_t size)
+{
+    int64_t ms = s_outage_ms(move);
+    if (ms < 0)
+        return "-";
+    snprintf(buf, size, "%lld", (long long) ms);
+    return buf;
 }
 
 // ------------------------------------------------------------------ HTTP
@@ -412,11 +434,15 @@ static int s_plan_list(s_ctx_t *ctx)
     return S_OK;
 }
 
+//  Milliseconds from one wall clock time to another; -1 (not measured) when
+//  either is absent, null or 0: a move blocked before it started has
+//  started_ms 0 and a real finished_ms, not a 56-year run.
 static int64_t s_ms_between(const json_t *obj, const char *from, const char *to)
 {
     json_t *a = json_object_get(obj, from);
     json_t *b = json_object_get(obj, to);
-    if (!json_is_integer(a) || !json_is_integer(b))
+    if (!json_is_integer(a) || !json_is_integer(b) || json_integer_value(a) <= 0
+        || json_integer_value(b) <= 0)
         return -1;
     int64_t d = (int64_t) (json_integer_value(b) - json_integer_value(a));
     return d >= 0 ? d : -1;
@@ -459,7 +485,7 @@ static int s_plan_show(s_ctx_t *ctx, const char *path)
                                 s_route(json_object_get(m, "route"), route, sizeof route),
                                 s_int(m, "hop", hop, sizeof hop), s_str(m, "state"),
                                 s_int(m, "submissions", subs, sizeof subs),
-                                s_int(m, "outage_ms", outage, sizeof outage),
+                                s_outage(m, outage, sizeof outage),
                                 s_str(m, "message") && s_str(m, "message")[0] ? s_str(m, "message")
                                                                              : "-"});
         }
@@ -528,9 +554,10 @@ static int s_plan_report(s_ctx_t *ctx, const char *path)
         int64_t duration = s_ms_between(m, "started_ms", "finished_ms");
         if (duration >= 0)
             durations[n_dur++] = duration;
-        json_t *outage = json_object_get(m, "outage_ms");
-        if (json_is_integer(outage))
-            outages[n_out++] = (int64_t) json_integer_value(outage);
+        //  The summary is of what was measured: unmeasured moves are left out.
+        int64_t outage = s_outage_ms(m);
+        if (outage >= 0)
+            outages[n_out++] = outage;
         int passed = 0, total = 0;
         s_count_checks(json_object_get(m, "checks"), &passed, &total);
         char route[512], dur[32], out[32], checks[32];
@@ -539,7 +566,7 @@ static int s_plan_report(s_ctx_t *ctx, const char *path)
                             s_str(m, "partition"),
                             s_route(json_object_get(m, "route"), route, sizeof route),
                             s_duration(duration, dur, sizeof dur),
-                            s_int(m, "outage_ms", out, sizeof out), checks, state});
+                            s_outage(m, out, sizeof out), checks, state});
     }
     s_table_print(&t);
 

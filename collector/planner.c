@@ -1258,7 +1258,7 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
         goto fail;
     p->id = id;
     const char *doc = (const char *) sqlite3_column_text(st, 0);
-    p->plan = plan_parse(doc ? doc : "", doc ? strlen(doc) : 0, err, errlen);
+    p->plan = plan_parse(doc ? doc : "", doc ? strlen(doc) : 0, NULL, err, errlen);
     s_col(st, 1, p->state, sizeof p->state);
     char hmc[PLAN_NAME_MAX];
     s_col(st, 2, hmc, sizeof hmc);
@@ -1512,7 +1512,7 @@ void planner_destroy(planner_t **self_p)
 
 int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errlen)
 {
-    plan_t *plan = plan_parse(json, strlen(json), err, errlen);
+    plan_t *plan = plan_parse(json, strlen(json), NULL, err, errlen);
     json_t *doc = NULL;
     char *text = NULL;
     int64_t id = -1;

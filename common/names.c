@@ -72,6 +72,23 @@ static bool s_label(const char *label, size_t len)
     return true;
 }
 
+static bool s_label_char(char c)
+{
+    return s_alnum(c) || (c != '\0' && strchr(" _.-+,:()#@", c) != NULL);
+}
+
+//  A label is read by people, in tables and logs: no blank at either end
+//  or doubled (two plans that differ only there look the same). Every
+//  system name is a label: plan names were system names once, and plans
+//  stored then must still load.
+static bool s_label_text(const char *text)
+{
+    size_t len = strnlen(text, 64);
+    return text[0] != ' ' && text[0] != '-' && s_all(text, 63, s_label_char)
+           && text[len - 1] != ' ' && strstr(text, "  ") == NULL && strcmp(text, ".") != 0
+           && strcmp(text, "..") != 0;
+}
+
 static bool s_host(const char *text)
 {
     size_t len = strnlen(text, 254);
@@ -106,6 +123,8 @@ bool name_valid(name_kind_t kind, const char *text)
         return s_nim_object(text);
     case NAME_HOST:
         return s_host(text);
+    case NAME_LABEL:
+        return s_label_text(text);
     default:
         return false;
     }
@@ -126,7 +145,34 @@ const char *name_kind_name(name_kind_t kind)
         return "NIM object";
     case NAME_HOST:
         return "host";
+    case NAME_LABEL:
+        return "label";
     default:
         return "unknown";
+    }
+}
+
+const char *name_kind_rule(name_kind_t kind)
+{
+    switch (kind) {
+    case NAME_PARTITION:
+        return "letters, digits, blanks and _ . -, 1..47 characters, not starting with a blank"
+               " or -, no ..";
+    case NAME_SYSTEM:
+        return "letters, digits and _ . -, 1..63 characters, not starting with -, no ..";
+    case NAME_DISK:
+        return "lower-case letters and digits, a letter first, 1..31 characters";
+    case NAME_VG:
+        return "letters, digits, _ and ., a letter first, 1..15 characters, no ..";
+    case NAME_NIM_OBJECT:
+        return "letters, digits and _ . -, 1..39 characters, not starting with -, no ..";
+    case NAME_HOST:
+        return "labels of letters, digits and - (not at either end, 1..63 characters each)"
+               " joined by dots, 1..253 characters";
+    case NAME_LABEL:
+        return "letters, digits, single blanks inside and _ . - + , : ( ) # @, 1..63"
+               " characters, not starting with -, not . or ..";
+    default:
+        return "no name of this kind is valid";
     }
 }

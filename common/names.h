@@ -1,5 +1,8 @@
 /*  names — strict patterns for names that reach command lines or file paths.
-    Anything from the network or a file is checked here first. */
+    Anything from the network or a file is checked here first. NAME_LABEL is
+    the one kind for text that is only shown and stored (a plan name): it
+    allows blanks and some punctuation, and must never be used for a name
+    that reaches a command line, a job parameter or a path. */
 #ifndef FERRY_NAMES_H
 #define FERRY_NAMES_H
 
@@ -12,6 +15,7 @@ typedef enum {
     NAME_VG,          // volume group: [A-Za-z][A-Za-z0-9_.]*, 1..15
     NAME_NIM_OBJECT,  // SPOT, lpp_source, NIM client: [A-Za-z0-9_.-], 1..39, no leading dash
     NAME_HOST,        // host name: RFC 1123 labels, 1..253
+    NAME_LABEL,       // label: [A-Za-z0-9 _.+,:()#@-], 1..63, single blanks inside, no leading dash, not . or ..; every system name is one
     NAME_KIND_COUNT
 } name_kind_t;
 
@@ -20,5 +24,9 @@ bool name_valid(name_kind_t kind, const char *text);
 
 //  Short name of a kind ("partition", "disk", ...) for messages.
 const char *name_kind_name(name_kind_t kind);
+
+//  What a name of kind may be, for messages ("letters, digits and _ . -,
+//  1..63 characters, ..."); static text.
+const char *name_kind_rule(name_kind_t kind);
 
 #endif

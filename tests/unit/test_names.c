@@ -16,12 +16,28 @@ static const char *const s_nasty[] = {
     "a\rb", "\x1b[31m", "caf\xc3\xa9", "a\x7f", "a#b", "a=b", "a,b", "a:b", "a(b)", "a{b}",
     "a[b]", "a!b", "a%b", "a@b", "a^b", "a+b", NULL};
 
+//  Punctuation a label may hold: it is only shown and stored, never put on
+//  a command line or in a path (names.h).
+static const char *const s_label_punctuation[] = {"a,b", "a:b", "a(b)", "a#b", "a@b", "a+b",
+                                                   NULL};
+
+static bool s_label_may(const char *text)
+{
+    for (int i = 0; s_label_punctuation[i]; i++)
+        if (strcmp(s_label_punctuation[i], text) == 0)
+            return true;
+    return false;
+}
+
 static void s_none_accept_nasty(void)
 {
     for (int kind = 0; kind < NAME_KIND_COUNT; kind++) {
-        for (int i = 0; s_nasty[i]; i++)
+        for (int i = 0; s_nasty[i]; i++) {
+            if (kind == NAME_LABEL && s_label_may(s_nasty[i]))
+                continue;
             if (name_valid((name_kind_t) kind, s_nasty[i]))
                 fail_msg("%s accepted \"%s\"", name_kind_name((name_kind_t) kind), s_nasty[i]);
+        }
         assert_false(name_valid((name_kind_t) kind, NULL));
     }
 }
@@ -63,6 +79,7 @@ static void test_lengths(void **state)
     s_check_length(NAME_VG, 'v', 15);
     s_check_length(NAME_NIM_OBJECT, 'n', 39);
     s_check_length(NAME_HOST, 'h', 63);
+    s_check_length(NAME_LABEL, 'l', 63);
 }
 
 static void test_partition(void **state)
@@ -158,6 +175,34 @@ static void test_host(void **state)
     assert_false(name_valid(NAME_HOST, buf));
 }
 
+static void test_label(void **state)
+{
+    (void) state;
+    const char *good[] = {"wave 1 p8", "wave1-p8-to-p10", "Wave 2: P8 (old SAN) to P10",
+                          "3 web servers", "dry run #4", "a", "9", "ops@site+b, 2", "(wave)",
+                          "_wave", ".wave", "wave 1..3", NULL};
+    const char *bad[] = {"", " wave", "wave ", "wave  1", "-wave", " ", "wave 1\x01",
+                         "wave\t1", "wave\n1", "wave 'one'", "wave \"one\"", "wave\\1", "w/1",
+                         "wave;1", "wave $1", "wave 1%", "caf\xc3\xa9", NULL};
+    for (int i = 0; good[i]; i++)
+        if (!name_valid(NAME_LABEL, good[i]))
+            fail_msg("label \"%s\" refused", good[i]);
+    for (int i = 0; bad[i]; i++)
+        if (name_valid(NAME_LABEL, bad[i]))
+            fail_msg("label \"%s\" accepted", bad[i]);
+    for (int i = 0; s_label_punctuation[i]; i++)
+        assert_true(name_valid(NAME_LABEL, s_label_punctuation[i]));
+    //  Every system name is a label (plan names stored when they had to be
+    //  system names still load), not the other way round.
+    const char *systems[] = {"Server-9080-M9S-SN78A1234", "p10_new.1", "_x", ".x", "x.", "9", NULL};
+    for (int i = 0; systems[i]; i++) {
+        assert_true(name_valid(NAME_SYSTEM, systems[i]));
+        if (!name_valid(NAME_LABEL, systems[i]))
+            fail_msg("system name \"%s\" is not a label", systems[i]);
+    }
+    assert_false(name_valid(NAME_SYSTEM, "wave 1 p8"));
+}
+
 static void test_kind_names(void **state)
 {
     (void) state;
@@ -166,6 +211,16 @@ static void test_kind_names(void **state)
     for (int kind = 0; kind < NAME_KIND_COUNT; kind++)
         assert_string_not_equal(name_kind_name((name_kind_t) kind), "unknown");
     assert_string_equal(name_kind_name(NAME_KIND_COUNT), "unknown");
+    assert_string_equal(name_kind_name(NAME_LABEL), "label");
+    //  Every kind says what it allows; the rules differ from kind to kind.
+    for (int kind = 0; kind < NAME_KIND_COUNT; kind++) {
+        const char *rule = name_kind_rule((name_kind_t) kind);
+        assert_non_null(strstr(rule, "characters"));
+        for (int other = 0; other < kind; other++)
+            assert_string_not_equal(rule, name_kind_rule((name_kind_t) other));
+    }
+    assert_non_null(strstr(name_kind_rule(NAME_LABEL), "blanks"));
+    assert_null(strstr(name_kind_rule(NAME_KIND_COUNT), "characters"));
 }
 
 int main(void)
@@ -179,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_vg),
         cmocka_unit_test(test_nim_object),
         cmocka_unit_test(test_host),
+        cmocka_unit_test(test_label),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
