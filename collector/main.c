@@ -56,14 +56,24 @@ static int s_load_options(config_t *config, ingest_options_t *opts, bool *verbos
     opts->store.metrics_keep_ms = v;
     if (config_bool(config, "collector/verbose", *verbose, verbose, err, errlen))
         return -1;
-    static const char *const known[] = {
-        "bind", "cert", "allowed_agents", "database", "max_frame", "batch_max", "batch_wait",
-        "seen_flush", "bad_frame_log_period", "sync_full", "metrics_keep", "verbose", NULL };
-    char unknown[512];
-    if (config_unknown_keys(config, "collector", known, unknown, sizeof unknown) > 0)
-        log_warn("unknown configuration keys ignored (typos?): %s", unknown);
     return 0;
 }
+
+//  Every section and key the collector reads (packaging/examples/collector.conf
+//  documents them): anything else in the file is a typo, refused at start.
+static const char *const s_collector_keys[] = {
+    "bind", "cert", "allowed_agents", "database", "max_frame", "batch_max", "batch_wait",
+    "seen_flush", "bad_frame_log_period", "sync_full", "metrics_keep", "verbose", NULL };
+static const char *const s_hmc_keys[] = {
+    "name", "url", "user", "password_file", "ca_file", "insecure", "sessions", NULL };
+static const char *const s_planner_keys[] = {
+    "fast_heartbeat", "verify_timeout", "job_timeout", "poll", "inventory", "starts_per_second",
+    NULL };
+static const char *const s_api_keys[] = { "bind", "port", "token_file", "allow_remote", NULL };
+static const char *const s_readiness_keys[] = { "agent_stale", NULL };
+static const config_section_keys_t s_config_keys[] = {
+    { "collector", s_collector_keys }, { "hmc", s_hmc_keys }, { "planner", s_planner_keys },
+    { "api", s_api_keys }, { "readiness", s_readiness_keys }, { NULL, NULL } };
 
 static int s_run(const char *config_path, bool verbose)
 {
@@ -77,7 +87,8 @@ static int s_run(const char *config_path, bool verbose)
     int rc = 1;
     ingest_t *ingest = NULL;
     services_t *services = NULL;
-    if (s_load_options(config, &opts, &verbose, err, sizeof err) != 0) {
+    if (config_check_keys(config, s_config_keys, err, sizeof err) != 0
+        || s_load_options(config, &opts, &verbose, err, sizeof err) != 0) {
         log_error("%s: %s", config_path, err);
         goto done;
     }

@@ -1,6 +1,7 @@
 /*  config — typed access to a ZPL config file (czmq zconfig), with defaults and
     range checks. Messages name the key and quote the bad value. */
 #include "config.h"
+#include "suggest.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -354,26 +355,68 @@ int config_bool(config_t *self, const char *path, bool dflt, bool *out, char *er
     return 0;
 }
 
-int config_unknown_keys(config_t *self, const char *section, const char *const known[],
-                        char *out, size_t size)
+//  Problems of config_check_keys, one after another, "; " between them.
+typedef struct {
+    char *buf;          // the caller's err
+    size_t size;        // its size
+    size_t used;        // bytes written
+    int count;          // problems found
+} s_unknown_t;
+
+static void s_unknown(s_unknown_t *u, const char *path, const char *what, const char *name,
+                      const char *const known[])
 {
-    out[0] = '\0';
-    int count = 0;
-    size_t used = 0;
-    zconfig_t *sect = zconfig_locate(self->root, section);
-    for (zconfig_t *item = sect ? zconfig_child(sect) : NULL; item; item = zconfig_next(item)) {
-        const char *name = zconfig_name(item);
-        bool found = false;
-        for (size_t i = 0; known[i] && !found; i++)
-            found = strcmp(known[i], name) == 0;
-        if (found)
-            continue;
-        if (used < size)
-            used += (size_t) snprintf(out + used, size - used, "%s%s/%s", count ? ", " : "",
-                                      section, name);
-        count++;
+    const char *close = suggest_closest(name, known);
+    if (u->used < u->size) {
+        int n = snprintf(u->buf + u->used, u->size - u->used, "%s%s: unknown %s", u->count ? "; " : "",
+                         path, what);
+        u->used += n > 0 ? (size_t) n : 0;
     }
-    return count;
+    if (close && u->used < u->size) {
+        int n = snprintf(u->buf + u->used, u->size - u->used, " (did you mean \"%s\"?)", close);
+        u->used += n > 0 ? (size_t) n : 0;
+    }
+    u->count++;
+}
+
+int config_check_keys(config_t *self, const config_section_keys_t sections[], char *err,
+                      size_t errlen)
+{
+    s_unknown_t u = { err, errlen, 0, 0 };
+    if (errlen)
+        err[0] = '\0';
+    if (!self)
+        return 0;           // no file: every default
+    const char *names[64];
+    size_t n_names = 0;
+    for (size_t s = 0; sections[s].name && n_names + 1 < sizeof names / sizeof names[0]; s++)
+        names[n_names++] = sections[s].name;
+    names[n_names] = NULL;
+    for (zconfig_t *sect = zconfig_child(self->root); sect; sect = zconfig_next(sect)) {
+        const char *name = zconfig_name(sect);
+        const config_section_keys_t *known = NULL;
+        for (size_t s = 0; sections[s].name && !known; s++)
+            if (strcmp(sections[s].name, name) == 0)
+                known = &sections[s];
+        if (!known) {
+            s_unknown(&u, name, "section", name, names);
+            continue;
+        }
+        for (zconfig_t *item = zconfig_child(sect); item; item = zconfig_next(item)) {
+            const char *key = zconfig_name(item);
+            bool found = false;
+            for (size_t i = 0; known->keys[i] && !found; i++)
+                found = strcmp(known->keys[i], key) == 0;
+            if (!found) {
+                char path[256];
+                snprintf(path, sizeof path, "%s/%s", name, key);
+                s_unknown(&u, path, "key", key, known->keys);
+            }
+        }
+    }
+    if (u.count && u.used >= errlen && errlen > 4)
+        memcpy(err + errlen - 4, "...", 4);     // cut: say so
+    return u.count ? -1 : 0;
 }
 
 config_t *config_section(config_t *self, const char *name, size_t index)

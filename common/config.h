@@ -45,10 +45,21 @@ int config_bool(config_t *self, const char *path, bool dflt, bool *out, char *er
 //  (destroy it with config_destroy before self).
 config_t *config_section(config_t *self, const char *name, size_t index);
 
-//  Keys under section that are not in known (NULL-terminated list): their
-//  count, and "section/key, ..." in out, so a daemon can warn about typos.
-int config_unknown_keys(config_t *self, const char *section, const char *const known[],
-                        char *out, size_t size);
+//  One top-level section a daemon reads: its name and every key it knows.
+typedef struct {
+    const char *name;               // e.g. "collector"; NULL ends a list of sections
+    const char *const *keys;        // its keys, NULL-terminated (static)
+} config_section_keys_t;
+
+//  Refuse what the daemon would not read: a typo must never silently fall
+//  back to a default. A top-level section not in sections (a list ended by
+//  a NULL name) or a key not in its section's list, in any repeat of the
+//  section, is an error. 0, or -1 with every unknown one named in err, with
+//  the closest known name when there is one:
+//  'collector/batch_wiat: unknown key (did you mean "batch_wait"?)'.
+//  sections borrowed.
+int config_check_keys(config_t *self, const config_section_keys_t sections[], char *err,
+                      size_t errlen);
 
 //  Parsers used by the typed getters, exposed for tests. Return 0 / -1.
 int config_parse_size(const char *text, int64_t *out);

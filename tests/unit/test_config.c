@@ -315,17 +315,37 @@ static void test_sections(void **state)
 static void test_unknown_keys(void **state)
 {
     (void) state;
-    char err[256];
-    config_t *config = config_parse("collector\n    bind = x\n    batchmax = 3\n    databse = y\n",
+    char err[512];
+    static const char *const collector[] = { "bind", "batch_max", "database", NULL };
+    static const char *const hmc[] = { "name", "url", NULL };
+    static const config_section_keys_t sections[] = {
+        { "collector", collector }, { "hmc", hmc }, { NULL, NULL } };
+    config_t *config = config_parse("collector\n    bind = x\n    batch_max = 3\n"
+                                    "hmc\n    name = a\nhmc\n    name = b\n    url = u\n",
                                     err, sizeof err);
     assert_non_null(config);
-    static const char *const known[] = { "bind", "batch_max", "database", NULL };
-    char out[256];
-    assert_int_equal(config_unknown_keys(config, "collector", known, out, sizeof out), 2);
-    assert_string_equal(out, "collector/batchmax, collector/databse");
-    assert_int_equal(config_unknown_keys(config, "agent", known, out, sizeof out), 0);
-    assert_string_equal(out, "");
+    assert_int_equal(config_check_keys(config, sections, err, sizeof err), 0);
+    assert_string_equal(err, "");
     config_destroy(&config);
+    //  Typos in a key, in the second of two repeated sections, and in a
+    //  section name: each named, with the closest known name.
+    config = config_parse("collector\n    bind = x\n    batchmax = 3\n    databse = y\n"
+                          "hmc\n    name = a\nhmc\n    nmae = b\nplaner\n    poll = 1s\n"
+                          "collector\n    colour = blue\n",
+                          err, sizeof err);
+    assert_non_null(config);
+    assert_int_equal(config_check_keys(config, sections, err, sizeof err), -1);
+    assert_string_equal(err, "collector/batchmax: unknown key (did you mean \"batch_max\"?);"
+                             " collector/databse: unknown key (did you mean \"database\"?);"
+                             " hmc/nmae: unknown key (did you mean \"name\"?);"
+                             " planer: unknown section; collector/colour: unknown key");
+    //  A short buffer says it was cut.
+    char small[24];
+    assert_int_equal(config_check_keys(config, sections, small, sizeof small), -1);
+    assert_string_equal(small + strlen(small) - 3, "...");
+    config_destroy(&config);
+    //  No file, nothing unknown.
+    assert_int_equal(config_check_keys(NULL, sections, err, sizeof err), 0);
 }
 
 int main(void)
