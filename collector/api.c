@@ -504,6 +504,13 @@ static enum MHD_Result s_route(api_t *self, struct MHD_Connection *conn, const c
         return s_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed on %s: use GET", method,
                        url);
     }
+    if (strcmp(url, "/api/v1/hmcs") == 0) {
+        if (get)
+            return s_forward(self, conn, json_pack("{s:s, s:s}", "op", "hmcs", "actor", "api"),
+                             MHD_HTTP_OK);
+        return s_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed on %s: use GET", method,
+                       url);
+    }
     if (strcmp(url, "/api/v1/plans") == 0 || strcmp(url, "/api/v1/plans/") == 0) {
         if (get)
             return s_get_plans(self, conn);

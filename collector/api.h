@@ -29,6 +29,11 @@
                                        checked with plan_parse first (400 with
                                        every problem), forwarded normalised.
                                        201 + reply on success.
+      GET  /api/v1/hmcs                {ok, hmcs: [{name, url, state, since_ms,
+                                       last_ok_ms, last_error_ms, last_error,
+                                       retry_in_ms, inventory_ms, systems,
+                                       partitions}]} (planner_hmcs_json): the
+                                       planner's view, asked on the command channel.
       POST /api/v1/plans/{id}/start    200 + reply
       POST /api/v1/plans/{id}/pause
       POST /api/v1/plans/{id}/abort

@@ -30,6 +30,12 @@ json_t *commands_handle(planner_t *planner, const char *request)
         free(plan);
         reply = id >= 0 ? json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t) id)
                         : s_error(400, err[0] ? err : "no plan in the command");
+        //  What submit could not check is said at once, not only in plan show.
+        json_t *stored = id >= 0 ? planner_plan_json(planner, id) : NULL;
+        const char *warning = json_string_value(json_object_get(stored, "message"));
+        if (reply && warning && warning[0])
+            json_object_set_new(reply, "warning", json_string(warning));
+        json_decref(stored);
     }
     else if (op && json_is_integer(id_value)
              && (strcmp(op, "start") == 0 || strcmp(op, "pause") == 0 || strcmp(op, "abort") == 0)) {
@@ -48,8 +54,14 @@ json_t *commands_handle(planner_t *planner, const char *request)
         reply = rc == 0 ? json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t) id)
                         : s_error(known ? 409 : 404, err);
     }
+    else if (op && strcmp(op, "hmcs") == 0) {
+        //  A read: nothing to audit.
+        json_t *hmcs = planner_hmcs_json(planner);
+        json_decref(req);
+        return hmcs ? json_pack("{s:b, s:o}", "ok", 1, "hmcs", hmcs) : s_error(500, "out of memory");
+    }
     else
-        reply = s_error(400, "unknown command (use submit, start, pause or abort)");
+        reply = s_error(400, "unknown command (use submit, start, pause, abort or hmcs)");
     //  The audit trail of who asked for what (the planner records it too).
     log_info("command %s (plan %lld) by %s: %s", op ? op : "?",
              (long long) (json_is_integer(id_value) ? json_integer_value(id_value) : -1),

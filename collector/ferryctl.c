@@ -62,6 +62,7 @@ static int s_usage(void)
           "  plan abort ID        abort a plan\n"
           "  plan report ID       per-partition report and Table 1 summary\n"
           "  agents               list agents\n"
+          "  hmc                  the configured HMCs: reachable or not, since when, last error\n"
           "URL defaults to " S_DEFAULT_URL "; FILE to $FERRY_TOKEN_FILE or " S_DEFAULT_TOKEN_FILE
           ".\n",
           stderr);
@@ -396,6 +397,50 @@ static int s_agents(s_ctx_t *ctx)
     return S_OK;
 }
 
+//  A time member, "-" when absent, null or 0 (never).
+static const char *s_time_or_never(const json_t *obj, const char *key, char *buf, size_t size)
+{
+    return json_integer_value(json_object_get(obj, key)) > 0 ? s_time(obj, key, buf, size) : "-";
+}
+
+static int s_hmcs(s_ctx_t *ctx)
+{
+    json_t *reply;
+    char *raw;
+    if (s_call(ctx, "GET", "/api/v1/hmcs", NULL, &reply, &raw) != 0)
+        return S_API;
+    json_t *hmcs = json_object_get(reply, "hmcs");
+    if (ctx->json)
+        s_print_raw(raw);
+    else if (json_array_size(hmcs) == 0)
+        puts("no HMC is configured ([hmc] sections of the collector configuration)");
+    else {
+        s_table_t t = {.cols = 8, .right = {[5] = true, [6] = true}};
+        s_table_row(&t, (const char *const[]){"NAME", "URL", "STATE", "SINCE", "LAST SUCCESS",
+                                              "SYSTEMS", "LPARS", "LAST ERROR"});
+        size_t i;
+        json_t *h;
+        json_array_foreach(hmcs, i, h) {
+            char since[40], ok[40], systems[24], lpars[24];
+            bool failing = s_str(h, "state") && (strcmp(s_str(h, "state"), "unreachable") == 0
+                                                 || strcmp(s_str(h, "state"), "refused") == 0);
+            s_table_row(&t, (const char *const[]){
+                                s_str(h, "name"), s_str(h, "url"), s_str(h, "state"),
+                                s_time_or_never(h, "since_ms", since, sizeof since),
+                                s_time_or_never(h, "last_ok_ms", ok, sizeof ok),
+                                s_int(h, "systems", systems, sizeof systems),
+                                s_int(h, "partitions", lpars, sizeof lpars),
+                                //  An old error of an HMC that answers now is history: shown
+                                //  only while it fails.
+                                failing ? s_str(h, "last_error") : "-"});
+        }
+        s_table_print(&t);
+    }
+    json_decref(reply);
+    free(raw);
+    return S_OK;
+}
+
 static int s_plan_list(s_ctx_t *ctx)
 {
     json_t *reply;
@@ -629,6 +674,8 @@ static int s_plan_submit(s_ctx_t *ctx, const char *file)
     else {
         char id[32];
         printf("plan submitted: id %s\n", s_int(reply, "id", id, sizeof id));
+        if (s_str(reply, "warning"))
+            printf("warning: %s\n", s_str(reply, "warning"));
     }
     json_decref(reply);
     free(raw);
@@ -696,13 +743,14 @@ int main(int argc, char *argv[])
             return s_usage();
     }
     bool agents = n_words == 1 && strcmp(words[0], "agents") == 0;
+    bool hmc = n_words == 1 && strcmp(words[0], "hmc") == 0;
     bool plan = n_words >= 2 && strcmp(words[0], "plan") == 0;
     const char *sub = plan ? words[1] : NULL;
     bool with_id = sub
                    && (strcmp(sub, "show") == 0 || strcmp(sub, "start") == 0
                        || strcmp(sub, "pause") == 0 || strcmp(sub, "abort") == 0
                        || strcmp(sub, "report") == 0);
-    if (!agents && !(plan && strcmp(sub, "list") == 0 && n_words == 2)
+    if (!agents && !hmc && !(plan && strcmp(sub, "list") == 0 && n_words == 2)
         && !(plan && strcmp(sub, "submit") == 0 && n_words == 3) && !(with_id && n_words == 3))
         return s_usage();
     if (with_id && !s_is_id(words[2])) {
@@ -719,6 +767,8 @@ int main(int argc, char *argv[])
     char path[128];
     if (agents)
         rc = s_agents(&ctx);
+    else if (hmc)
+        rc = s_hmcs(&ctx);
     else if (strcmp(sub, "list") == 0)
         rc = s_plan_list(&ctx);
     else if (strcmp(sub, "submit") == 0)

@@ -133,6 +133,7 @@ static void s_request_reset(hmc_request_t *self)
     self->rc = -1;
     self->error[0] = '\0';
     self->http_status = 0;
+    self->outcome = HMC_OUTCOME_LOCAL;
     self->elapsed_ms = 0;
     free(self->systems);
     self->systems = NULL;
@@ -214,6 +215,7 @@ static int s_ensure_logon(s_worker_t *self, hmc_request_t *req)
     if (self->logon_holdoff_until_ms > now) {
         s_fail(req, "%s (no new logon for %" PRId64 " s)", self->logon_error,
                (self->logon_holdoff_until_ms - now + 999) / 1000);
+        req->outcome = HMC_OUTCOME_LOGON_REFUSED;
         return -1;
     }
     if (hmc_logon(self->session) != 0) {
@@ -222,7 +224,10 @@ static int s_ensure_logon(s_worker_t *self, hmc_request_t *req)
         if (status == 401 || status == 403) {
             self->logon_holdoff_until_ms = now + HMC_WORKER_LOGON_HOLDOFF_MS;
             snprintf(self->logon_error, sizeof self->logon_error, "%s", req->error);
+            req->outcome = HMC_OUTCOME_LOGON_REFUSED;
         }
+        else
+            req->outcome = status == 0 ? HMC_OUTCOME_NO_ANSWER : HMC_OUTCOME_ANSWERED;
         return -1;
     }
     self->logon_holdoff_until_ms = 0;
@@ -335,6 +340,7 @@ static void s_process(s_worker_t *self, hmc_request_t *req)
     if (rc == 0) {
         req->rc = 0;
         req->http_status = hmc_http_status(self->session);
+        req->outcome = HMC_OUTCOME_ANSWERED;
     }
     else if (rc < 0) {
         //  Half-filled results are dropped: rc -1 means "nothing usable".
@@ -342,9 +348,12 @@ static void s_process(s_worker_t *self, hmc_request_t *req)
         s_fail_session(self, req);
         memcpy(error, req->error, sizeof error);
         int status = req->http_status;
+        bool refused = !hmc_logged_on(self->session) && (status == 401 || status == 403);
         s_request_reset(req);
         memcpy(req->error, error, sizeof error);
         req->http_status = status;
+        req->outcome = refused ? HMC_OUTCOME_LOGON_REFUSED
+                       : status == 0 ? HMC_OUTCOME_NO_ANSWER : HMC_OUTCOME_ANSWERED;
     }
     req->elapsed_ms = clock_mono_ms() - start;
     void (*say)(const char *, ...) = self->verbose ? log_info : log_debug;

@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "hmc_client.h"
+#include "hmc_link.h"
 #include "hmc_xml.h"
 
 //  After a logon refused for its credentials, no new logon before this long.
@@ -86,6 +87,7 @@ typedef struct {
     int rc;                         // 0 done, -1 failed (error says why); -1 until processed
     char error[512];                // one readable line when rc is -1, else ""
     int http_status;                // of the last HTTP answer, 0 when none arrived
+    hmc_outcome_t outcome;          // what it says of the connection (hmc_link_record)
     int64_t elapsed_ms;             // time the worker spent on it
     hmc_system_t *systems;          // INVENTORY (owned; NULL when none)
     size_t system_count;

@@ -292,6 +292,7 @@ static void s_bad_frame(ingest_t *self, peer_t *peer, codec_status_t status)
 static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello)
 {
     snprintf(peer->hostname, sizeof peer->hostname, "%s", hello->hostname ? hello->hostname : "?");
+    peer->seen.heartbeat_ms = 0;         // a restarted agent may run another configuration
     if (hello->boot_id && hello->boot_id[0])
         snprintf(peer->seen.boot_id, sizeof peer->seen.boot_id, "%s", hello->boot_id);
     if (seqtrack_reset(peer->track, hello->stream_id))
@@ -481,6 +482,11 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         peer->has_heartbeat = true;
         if (peer->seen.window_open && env->heartbeat->stall_ms > peer->seen.max_stall_ms)
             peer->seen.max_stall_ms = env->heartbeat->stall_ms;
+        //  Its usual pace, for "is it still reporting": the slowest it reported
+        //  outside windows since its Hello (after a window it keeps the fast
+        //  pace until the Config ending it arrives).
+        if (!peer->seen.window_open && env->heartbeat->interval_ms > peer->seen.heartbeat_ms)
+            peer->seen.heartbeat_ms = env->heartbeat->interval_ms;
         break;
     }
     default:

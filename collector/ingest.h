@@ -50,6 +50,8 @@ typedef struct {
     char serial[32];              // latest machine serial reported (facts, serial_changed)
     char boot_id[128];            // latest boot id reported (Hello, facts)
     int64_t last_frame_ms;        // wall clock of the latest frame, 0 = none
+    uint32_t heartbeat_ms;        // the agent's heartbeat interval outside move windows (the
+                                  // largest since its Hello), 0 = unknown
     bool window_open;             // a move window is open
     int64_t window_start_ms;      // wall clock when it opened
     char window_boot_id[128];     // boot id when it opened

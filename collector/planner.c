@@ -20,6 +20,7 @@
 #define S_MAX_HMCS 64
 #define S_MAX_SESSIONS 16
 #define S_ROUND_DELAY_MS 5          // replies wait this long for others to share their commit
+#define S_IDLE_INVENTORY_MS 300000  // an HMC no plan needs is still looked at this often
 
 typedef struct _planner_t planner_t;
 typedef struct s_hmc s_hmc_t;
@@ -41,7 +42,9 @@ typedef struct {
 
 struct s_hmc {
     char name[PLAN_NAME_MAX];
+    char url[256];                  // as configured, for ferryctl hmc
     planner_t *planner;             // owner
+    hmc_link_t link;                // reachable or not, since when, backoff
     //  One worker (HMC session) per slot. With more than one, worker 0 takes
     //  the inventories and the others the moves' requests: a 1,000-partition
     //  inventory must not hold up the polls of running jobs.
@@ -62,12 +65,13 @@ struct s_hmc {
     uint64_t inv_gen;               // generation of the inventory held (0: none yet)
     bool inv_busy;                  // an inventory request is in flight
     int64_t inv_at_ms;              // monotonic time it was sent
+    int64_t inv_wall_ms;            // wall clock the inventory held arrived, 0 = none
 };
 
 typedef struct {
     int64_t id;
     plan_t *plan;
-    char state[16];                 // ready | running | paused | aborted | done
+    char state[24];                 // ready, running, paused, aborted, done, failed, done_with_failures
     s_hmc_t *hmc;
 } s_plan_t;
 
@@ -82,7 +86,8 @@ typedef struct {
     int submissions;
     char agent_key[48];
     char source[HMC_NAME_SIZE];
-    int64_t started_ms, finished_ms, outage_ms;
+    int64_t started_ms, finished_ms;
+    int64_t outage_ms;              // largest measured over the hops, -1 = never measured (NULL)
     int64_t window_ms;              // wall clock the current hop's window opened, 0 = none
     char window_boot_id[128];       // the agent's boot id then
     json_t *checks;                 // array, one array of checks per hop
@@ -103,6 +108,7 @@ typedef struct {
     int64_t poll_interval_ms;       // grows from a tick to opts.poll_ms while the job runs
     uint64_t ready_gen;             // inventory the readiness rules last passed on, 0 none
     bool ready_limited;             // ... but the system's own LPM limit was reached
+    bool hmc_note;                  // message says the HMC is failing (cleared when it answers)
 } s_move_t;
 
 //  Active hops per system, per HMC and per VIOS pair, counted once per tick
@@ -133,6 +139,7 @@ struct _planner_t {
     sqlite3 *db;
     zloop_t *loop;
     planner_options_t opts;
+    int64_t started_mono_ms;        // when this planner started: agents had not spoken before
     s_hmc_t *hmcs[S_MAX_HMCS];
     size_t hmc_count;
     zlistx_t *plans;                // s_plan_t *
@@ -179,8 +186,9 @@ static bool s_db_busy(planner_t *self)
     return sqlite3_get_autocommit(self->db) == 0;
 }
 
-//  Run one statement with bound text/int64 args ("t" / "i" / "n" for NULL
-//  text) inside its own transaction. 0 / -1.
+//  Run one statement with bound text/int64 args ("t" / "i"; "m" an int64
+//  that is NULL when negative: not measured) inside its own transaction
+//  (or the round's). 0 / -1.
 static int s_exec(planner_t *self, int64_t *rowid, const char *sql, const char *types, ...)
 {
     sqlite3_stmt *stmt = NULL;
@@ -204,6 +212,13 @@ static int s_exec(planner_t *self, int64_t *rowid, const char *sql, const char *
         }
         else if (types[i] == 'i')
             sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+        else if (types[i] == 'm') {
+            int64_t v = va_arg(ap, int64_t);     // a measurement: negative = not measured
+            if (v >= 0)
+                sqlite3_bind_int64(stmt, i + 1, v);
+            else
+                sqlite3_bind_null(stmt, i + 1);
+        }
     }
     if (sqlite3_step(stmt) != SQLITE_DONE)
         goto fail;
@@ -243,7 +258,7 @@ static int s_save(planner_t *self, s_move_t *m)
                     " agent_key = ?, source = ?, started_ms = ?, finished_ms = ?, outage_ms = ?,"
                     " checks = ?, message = ?, updated_ms = ?, window_ms = ?, window_boot_id = ?"
                     " WHERE id = ?",
-                    "titti" "ttiii" "ttiit" "i", m->state, (int64_t) m->hop,
+                    "titti" "ttiim" "ttiit" "i", m->state, (int64_t) m->hop,
                     m->job_id[0] ? m->job_id : NULL, m->job_op[0] ? m->job_op : NULL,
                     (int64_t) m->submissions, m->agent_key[0] ? m->agent_key : NULL,
                     m->source[0] ? m->source : NULL, m->started_ms, m->finished_ms, m->outage_ms,
@@ -264,11 +279,13 @@ static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fm
     snprintf(old_state, sizeof old_state, "%s", m->state);
     snprintf(old_msg, sizeof old_msg, "%s", m->message);
     snprintf(m->state, sizeof m->state, "%s", state);
+    bool old_note = m->hmc_note;
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(m->message, sizeof m->message, fmt, ap);
         va_end(ap);
+        m->hmc_note = false;
     }
     if (s_final(state))
         m->finished_ms = clock_wall_ms();
@@ -276,6 +293,7 @@ static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fm
         snprintf(m->state, sizeof m->state, "%s", old_state);
         snprintf(m->message, sizeof m->message, "%s", old_msg);
         m->finished_ms = old_finished;
+        m->hmc_note = old_note;
         return -1;
     }
     log_info("planner: %s move %s: %s%s%s", m->plan->plan->name, m->move->partition, state,
@@ -283,12 +301,29 @@ static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fm
     return 0;
 }
 
+//  A word on the move that changes no state (the HMC it waits on is down):
+//  persisted when it differs, not logged (the HMC's state change is, once).
+static void s_note(planner_t *self, s_move_t *m, const char *text, bool hmc_note)
+{
+    if (m->hmc_note == hmc_note && strcmp(m->message, text) == 0)
+        return;
+    char old[sizeof m->message];
+    bool old_note = m->hmc_note;
+    snprintf(old, sizeof old, "%s", m->message);
+    snprintf(m->message, sizeof m->message, "%s", text);
+    m->hmc_note = hmc_note;
+    if (s_save(self, m) != 0) {
+        snprintf(m->message, sizeof m->message, "%s", old);
+        m->hmc_note = old_note;
+    }
+}
+
 static int s_plan_set(planner_t *self, s_plan_t *p, const char *state)
 {
     int64_t now = clock_wall_ms();
     const char *sql = strcmp(state, "running") == 0
         ? "UPDATE plans SET state = ?, started_ms = coalesce(started_ms, ?) WHERE id = ?"
-        : s_in(state, (const char *[]){"done", "aborted"}, 2)
+        : s_in(state, (const char *[]){"done", "done_with_failures", "failed", "aborted"}, 4)
         ? "UPDATE plans SET state = ?, finished_ms = ? WHERE id = ?"
         : "UPDATE plans SET state = ?1 WHERE id = ?3";   // ?2 (the time) unused
     if (s_exec(self, NULL, sql, "tii", state, now, p->id) != 0)
@@ -353,8 +388,28 @@ static const char *s_hop_target(const s_move_t *m)
 
 //  Give waiting requests to idle workers. Inventories go to worker 0 (when
 //  there is more than one), the rest to the others, by priority.
+static bool s_hmc_idle(const s_hmc_t *h)
+{
+    for (size_t w = 0; w < h->worker_count; w++)
+        if (h->in_flight[w] > 0)
+            return false;
+    return true;
+}
+
+//  While the HMC fails, one request at a time probes it, after the backoff:
+//  a planner with a hundred moves must not hammer an HMC that is down.
+static bool s_hmc_may_try(const s_hmc_t *h)
+{
+    if (!hmc_link_failing(&h->link))
+        return true;
+    return s_hmc_idle(h) && hmc_link_may_send(&h->link, clock_mono_ms());
+}
+
 static void s_hmc_dispatch(s_hmc_t *h)
 {
+    if (!s_hmc_may_try(h))
+        return;
+    bool probe = hmc_link_failing(&h->link);
     size_t first = h->worker_count > 1 ? 1 : 0;
     for (size_t w = first; w < h->worker_count; w++) {
         if (h->in_flight[w] > 0)
@@ -370,6 +425,8 @@ static void s_hmc_dispatch(s_hmc_t *h)
             continue;
         }
         h->in_flight[w]++;
+        if (probe)
+            return;
     }
 }
 
@@ -531,8 +588,8 @@ static bool s_over_cap(planner_t *self, s_move_t *m, const char *source, char *w
 }
 
 //  The readiness rules for m's next hop on the inventory held: false when
-//  they blocked the move (it is "blocked" now). Sets m->ready_limited and the
-//  agent key.
+//  they blocked the move (it is "blocked" now) or it must wait for its
+//  agent. Sets m->ready_limited and the agent key.
 static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
                     const hmc_system_t *source)
 {
@@ -544,9 +601,26 @@ static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
         facts = json_loads(facts_text, 0, NULL);
     free(facts_text);
     ingest_observation_t obs;
-    const char *reported = key[0] && ingest_observe(self->ingest, key, &obs) == 0 ? obs.serial : NULL;
-    readiness_lpm_input_t in = {part, source, s_system_by_name(h, s_hop_target(m)), s_hop_target(m),
-                                facts, reported};
+    memset(&obs, 0, sizeof obs);
+    bool observed = key[0] && ingest_observe(self->ingest, key, &obs) == 0;
+    int64_t stale = readiness_agent_stale_ms(obs.heartbeat_ms, self->opts.agent_stale_ms);
+    //  Only what this process heard counts as "reporting"; right after a
+    //  (re)start the agents have not spoken yet: wait as long as one may stay
+    //  silent instead of blocking for good a move that is fine.
+    if (facts && !obs.seen && clock_mono_ms() - self->started_mono_ms < stale) {
+        json_decref(facts);
+        char note[256];
+        snprintf(note, sizeof note, "waiting for the ferry-agent of %s to report (the collector"
+                 " started %" PRId64 " s ago)", m->move->partition,
+                 (clock_mono_ms() - self->started_mono_ms) / 1000);
+        s_note(self, m, note, false);
+        return false;
+    }
+    readiness_lpm_input_t in = {
+        .partition = part, .source = source, .target = s_system_by_name(h, s_hop_target(m)),
+        .target_name = s_hop_target(m), .facts = facts, .agent_serial = observed ? obs.serial : NULL,
+        .now_ms = clock_wall_ms(), .agent_last_seen_ms = observed ? obs.last_frame_ms : 0,
+        .agent_stale_ms = stale};
     readiness_report_t report;
     readiness_lpm(&in, &report);
     json_decref(facts);
@@ -806,8 +880,24 @@ static bool s_ending(planner_t *self, s_move_t *m)
            && (obs.lpm_phases & (INGEST_LPM_POST | INGEST_LPM_POSTERROR));
 }
 
+//  Every move waiting on a failing HMC says so in its message, and the
+//  message goes once the HMC answers again.
+static void s_note_hmc(planner_t *self, s_move_t *m)
+{
+    const s_hmc_t *h = m->plan->hmc;
+    bool waiting = !s_final(m->state) && s_in(m->plan->state, (const char *[]){"running", "paused"}, 2);
+    if (waiting && hmc_link_failing(&h->link)) {
+        char line[sizeof m->message];
+        hmc_link_describe(&h->link, h->name, line, sizeof line);
+        s_note(self, m, line, true);
+    }
+    else if (m->hmc_note)
+        s_note(self, m, "", false);
+}
+
 static void s_step(planner_t *self, s_move_t *m)
 {
+    s_note_hmc(self, m);
     if (m->busy && s_ending(self, m))
         s_hmc_promote(m->plan->hmc, (uint64_t) m->id, HMC_REQ_POLL);
     if (m->busy || s_final(m->state))
@@ -925,6 +1015,8 @@ static void s_job_done(planner_t *self, s_move_t *m, const hmc_job_status_t *st)
     }
 }
 
+static bool s_link_failure(const hmc_request_t *req);
+
 static void s_on_move_reply(planner_t *self, hmc_request_t *req)
 {
     s_move_t *m = s_move_find(self, (int64_t) req->id);
@@ -939,6 +1031,8 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
                 m->want_gen = m->plan->hmc->inv_sent + 1;
                 log_warn("planner: %s: Migrate submission: %s", m->move->partition, req->error);
             }
+            else if (s_link_failure(req))
+                ;                    // the HMC is down: submitted again once it answers
             else if (strcmp(m->state, "validating") == 0)
                 s_set(self, m, "failed", "hop %d to %s: MigrateValidate: %s", m->hop + 1,
                       s_hop_target(m), req->error);
@@ -957,12 +1051,14 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
             m->part_fresh = true;
             s_step(self, m);         // verify at once rather than at the next tick
         }
-        else if (req->rc != 0)
+        else if (req->rc != 0 && !s_link_failure(req))
             log_warn("planner: %s: %s", m->move->partition, req->error);
     }
     else if (req->kind == HMC_REQ_POLL) {
         if (req->rc != 0) {
-            log_warn("planner: %s: poll of job %s: %s", m->move->partition, m->job_id, req->error);
+            if (!s_link_failure(req))
+                log_warn("planner: %s: poll of job %s: %s", m->move->partition, m->job_id,
+                         req->error);
             return;                  // polled again next tick
         }
         if (hmc_job_state_final(req->status.state))
@@ -978,7 +1074,8 @@ static void s_on_inventory(planner_t *self, hmc_request_t *req)
             continue;
         h->inv_busy = false;
         if (req->rc != 0) {
-            log_warn("planner: HMC %s inventory: %s", h->name, req->error);
+            if (!s_link_failure(req))
+                log_warn("planner: HMC %s inventory: %s", h->name, req->error);
             return;
         }
         free(h->systems);
@@ -994,6 +1091,7 @@ static void s_on_inventory(planner_t *self, hmc_request_t *req)
         req->partitions = NULL;
         req->system_count = req->partition_count = 0;
         h->inv_gen = req->id;
+        h->inv_wall_ms = clock_wall_ms();
         return;
     }
 }
@@ -1006,6 +1104,30 @@ static void s_handle(planner_t *self, hmc_request_t *req)
         s_on_move_reply(self, req);
 }
 
+//  An inventory of h is wanted now: a move needs one (see s_tick_now), the
+//  HMC was never looked at (an HMC of the configuration is tried at start,
+//  so that `ferryctl hmc` and plan submissions know it), or the last one is
+//  old. Not while one is out, nor while the HMC fails and backs off.
+static bool s_inventory_due(planner_t *self, s_hmc_t *h, int64_t now)
+{
+    if (h->inv_busy || !s_hmc_may_try(h))
+        return false;
+    if (h->inv_gen == 0 || now - h->inv_at_ms >= S_IDLE_INVENTORY_MS)
+        return true;
+    bool wanted = false;
+    for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
+        wanted = m->plan->hmc == h && !s_final(m->state)
+                 && (strcmp(m->state, "pending") != 0 || strcmp(m->plan->state, "running") == 0);
+    if (!wanted)
+        return false;
+    //  A move that just finished its job waits for an inventory taken
+    //  after it: ask at once rather than at the next period (verify latency).
+    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        if (m->plan->hmc == h && m->want_gen > h->inv_sent)
+            return true;
+    return now - h->inv_at_ms >= self->opts.inventory_ms;
+}
+
 static void s_tick_now(planner_t *self)
 {
     int64_t now = clock_mono_ms();
@@ -1014,21 +1136,10 @@ static void s_tick_now(planner_t *self)
     //  same 100 ms also end in the same 100 ms, a burst for the HMC and for
     //  the verification of every one of them.
     self->starts_left = (int) ((self->opts.starts_per_s * self->opts.tick_ms + 999) / 1000);
-    //  Inventory of every HMC with a move not final (and one at least once).
     for (size_t i = 0; i < self->hmc_count; i++) {
         s_hmc_t *h = self->hmcs[i];
-        bool wanted = false;
-        for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
-            wanted = m->plan->hmc == h && !s_final(m->state) && strcmp(m->state, "pending") != 0;
-        for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
-            wanted = m->plan->hmc == h && strcmp(m->plan->state, "running") == 0 && !s_final(m->state);
-        //  A move that just finished its job waits for an inventory taken
-        //  after it: ask at once rather than at the next period (verify latency).
-        bool waiting = false;
-        for (s_move_t *m = zlistx_first(self->moves); m && !waiting; m = zlistx_next(self->moves))
-            waiting = m->plan->hmc == h && m->want_gen > h->inv_sent;
-        if (!wanted || h->inv_busy
-            || (!waiting && h->inv_gen && now - h->inv_at_ms < self->opts.inventory_ms))
+        s_hmc_dispatch(h);              // requests held back while the HMC backed off
+        if (!s_inventory_due(self, h, now))
             continue;
         hmc_request_t *req = hmc_request_new(HMC_REQ_INVENTORY, h->inv_sent + 1, NULL);
         if (req && s_hmc_send(h, &req, S_PRIO_STEP) == 0) {
@@ -1049,15 +1160,27 @@ static void s_tick_now(planner_t *self)
     for (i = 0; i < n; i++)
         s_step(self, all[i]);
     free(all);
-    //  Plans whose moves are all final are done.
+    //  Plans whose moves are all final end: done when every move did what
+    //  was asked, failed when none did, done_with_failures in between.
     for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans)) {
-        if (!s_in(p->state, (const char *[]){"running", "aborted"}, 2))
+        if (strcmp(p->state, "running") != 0)
             continue;
         bool open = false;
-        for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
-            open |= m->plan == p && !s_final(m->state);
-        if (!open && strcmp(p->state, "running") == 0 && s_plan_set(self, p, "done") == 0)
-            s_audit(self, "finish", p->plan->name, "done", NULL);
+        size_t moves = 0, bad = 0;
+        for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves)) {
+            if (m->plan != p)
+                continue;
+            open |= !s_final(m->state);
+            moves++;
+            bad += s_in(m->state, (const char *[]){"blocked", "failed"}, 2);
+        }
+        if (open)
+            continue;
+        const char *end = bad == 0 ? "done" : bad == moves ? "failed" : "done_with_failures";
+        char detail[64];
+        snprintf(detail, sizeof detail, "%zu of %zu moves blocked or failed", bad, moves);
+        if (s_plan_set(self, p, end) == 0)
+            s_audit(self, "finish", p->plan->name, end, bad ? detail : NULL);
     }
 }
 
@@ -1121,6 +1244,10 @@ static void s_group_end(planner_t *self)
 //  plan still to be closed.
 static bool s_has_work(planner_t *self)
 {
+    int64_t now = clock_mono_ms();
+    for (size_t i = 0; i < self->hmc_count; i++)
+        if (s_inventory_due(self, self->hmcs[i], now))
+            return true;
     for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
         if (!s_final(m->state))
             return true;
@@ -1181,6 +1308,28 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  What a reply says of the connection; a change of state is logged once.
+static void s_link_record(s_hmc_t *h, const hmc_request_t *req)
+{
+    if (!hmc_link_record(&h->link, req->outcome, req->error, clock_wall_ms(), clock_mono_ms()))
+        return;
+    char line[HMC_LINK_ERROR_SIZE + 128];
+    hmc_link_describe(&h->link, h->name, line, sizeof line);
+    if (hmc_link_failing(&h->link))
+        log_warn("planner: %s (tried again from %d ms, backing off to %d s; moves on it wait)",
+                 line, HMC_LINK_BACKOFF_MIN_MS, HMC_LINK_BACKOFF_MAX_MS / 1000);
+    else
+        log_info("planner: HMC %s answers (%s)", h->name, h->url);
+}
+
+//  A failure that says the HMC is down, not that the request was wrong:
+//  logged once by s_link_record, not per move.
+static bool s_link_failure(const hmc_request_t *req)
+{
+    return req->rc != 0 && (req->outcome == HMC_OUTCOME_NO_ANSWER
+                            || req->outcome == HMC_OUTCOME_LOGON_REFUSED);
+}
+
 static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
 {
     (void) loop;
@@ -1195,6 +1344,7 @@ static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
             break;
         if (h->in_flight[ref->index] > 0)
             h->in_flight[ref->index]--;
+        s_link_record(h, req);
         zlistx_add_end(ref->planner->replies, req);
     } while (zsock_events(pipe) & ZMQ_POLLIN);
     s_hmc_dispatch(h);
@@ -1296,7 +1446,7 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
         s_col(st, 8, m->source, sizeof m->source);
         m->started_ms = sqlite3_column_int64(st, 9);
         m->finished_ms = sqlite3_column_int64(st, 10);
-        m->outage_ms = sqlite3_column_int64(st, 11);
+        m->outage_ms = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 11);
         const char *checks = (const char *) sqlite3_column_text(st, 12);
         m->checks = json_loads(checks ? checks : "[]", 0, NULL);
         if (!json_is_array(m->checks)) {
@@ -1391,6 +1541,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     self->loop = ingest_loop(ingest);
     self->opts = *opts;
     self->opts.hmcs = NULL;
+    self->started_mono_ms = clock_mono_ms();
     self->tick_timer = self->retry_timer = -1;
     if (!self->opts.tick_ms)
         self->opts.tick_ms = 100;
@@ -1436,6 +1587,8 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
         }
         self->hmcs[self->hmc_count++] = h;
         snprintf(h->name, sizeof h->name, "%s", opts->hmcs[i].name);
+        snprintf(h->url, sizeof h->url, "%s", opts->hmcs[i].options.url ? opts->hmcs[i].options.url : "");
+        hmc_link_init(&h->link);
         h->planner = self;
         h->partition_index = zhashx_new();
         bool queues = true;
@@ -1510,18 +1663,68 @@ void planner_destroy(planner_t **self_p)
     *self_p = NULL;
 }
 
+//  plan_inventory_t over an HMC's latest inventory.
+static const char *s_inv_partition_system(void *arg, const char *partition)
+{
+    s_hmc_t *h = arg;
+    const hmc_partition_t *part = s_partition(h, partition);
+    if (!part)
+        return NULL;
+    const hmc_system_t *on = s_system_by_uuid(h, part->system_uuid);
+    return on ? on->name : "";
+}
+
+static bool s_inv_system_known(void *arg, const char *system)
+{
+    return s_system_by_name(arg, system) != NULL;
+}
+
+//  Parse json against the inventory of the HMC it names. NULL with every
+//  problem in err; *warning set ("" when none) when the names could not be
+//  checked for want of an inventory.
+static plan_t *s_parse_checked(planner_t *self, const char *json, char *warning, size_t warnlen,
+                               char *err, size_t errlen)
+{
+    warning[0] = '\0';
+    json_error_t error;
+    json_t *doc = json_loads(json, JSON_REJECT_DUPLICATES, &error);
+    if (!doc) {
+        s_err(err, errlen, "not valid JSON: line %d column %d: %s", error.line, error.column,
+              error.text);
+        return NULL;
+    }
+    const char *hmc_name = json_string_value(json_object_get(doc, "hmc"));
+    s_hmc_t *h = hmc_name ? s_hmc_find(self, hmc_name) : NULL;
+    plan_inventory_t inv = { s_inv_partition_system, s_inv_system_known, h };
+    bool checked = h && h->inv_gen > 0;
+    plan_t *plan = plan_from_json(doc, checked ? &inv : NULL, err, errlen);
+    if (hmc_name && !h) {
+        //  Listed with the document's own problems, if any.
+        size_t used = plan ? 0 : strlen(err);
+        snprintf(err + used, errlen > used ? errlen - used : 0, "%shmc: '%s' is not an HMC of the"
+                 " collector configuration", used ? "; " : "", hmc_name);
+        plan_destroy(&plan);
+    }
+    else if (plan && !checked) {
+        char state[HMC_LINK_ERROR_SIZE + 128];
+        hmc_link_describe(&h->link, h->name, state, sizeof state);
+        snprintf(warning, warnlen, "partitions and systems not checked at submit: HMC %s has given"
+                 " no inventory yet (%s); each hop is still checked before it starts", h->name,
+                 state);
+    }
+    json_decref(doc);
+    return plan;
+}
+
 int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errlen)
 {
-    plan_t *plan = plan_parse(json, strlen(json), NULL, err, errlen);
+    char warning[1024];
+    plan_t *plan = s_parse_checked(self, json, warning, sizeof warning, err, errlen);
     json_t *doc = NULL;
     char *text = NULL;
     int64_t id = -1;
     if (!plan)
         return -1;
-    if (!s_hmc_find(self, plan->hmc)) {
-        s_err(err, errlen, "hmc: '%s' is not an HMC of the collector configuration", plan->hmc);
-        goto done;
-    }
     if (s_db_busy(self)) {
         //  Only the loop thread calls this; a batch is open only inside its callbacks.
         s_err(err, errlen, "database busy, try again");
@@ -1539,13 +1742,14 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
         goto done;
     }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "INSERT INTO plans (name, hmc, doc, state, created_ms)"
-                                     " VALUES (?, ?, ?, 'ready', ?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(self->db, "INSERT INTO plans (name, hmc, doc, state, created_ms, message)"
+                                     " VALUES (?, ?, ?, 'ready', ?, ?)", -1, &st, NULL) != SQLITE_OK)
         goto db_fail;
     sqlite3_bind_text(st, 1, plan->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, plan->hmc, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_text(st, 5, warning, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE)
         goto db_fail;
     sqlite3_finalize(st);
@@ -1676,7 +1880,7 @@ json_t *planner_plan_json(planner_t *self, int64_t plan_id)
         s_col(st, 6, job_id, sizeof job_id);
         s_col(st, 7, job_op, sizeof job_op);
         s_col(st, 9, source, sizeof source);
-        json_t *m = json_pack("{s:I, s:I, s:s, s:o?, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o?, s:s}",
+        json_t *m = json_pack("{s:I, s:I, s:s, s:o?, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o, s:o?, s:s}",
                               "id", (json_int_t) sqlite3_column_int64(st, 0),
                               "position", (json_int_t) sqlite3_column_int64(st, 1),
                               "partition", (const char *) sqlite3_column_text(st, 2),
@@ -1688,7 +1892,9 @@ json_t *planner_plan_json(planner_t *self, int64_t plan_id)
                               "source", source,
                               "started_ms", (json_int_t) sqlite3_column_int64(st, 10),
                               "finished_ms", (json_int_t) sqlite3_column_int64(st, 11),
-                              "outage_ms", (json_int_t) sqlite3_column_int64(st, 12),
+                              "outage_ms", sqlite3_column_type(st, 12) == SQLITE_NULL
+                                               ? json_null()
+                                               : json_integer(sqlite3_column_int64(st, 12)),
                               "checks", json_loads((const char *) sqlite3_column_text(st, 13), 0, NULL),
                               "message", (const char *) sqlite3_column_text(st, 14));
         if (m)
@@ -1700,4 +1906,22 @@ fail:
     sqlite3_finalize(st);
     json_decref(out);
     return NULL;
+}
+
+json_t *planner_hmcs_json(planner_t *self)
+{
+    json_t *out = json_array();
+    int64_t now = clock_mono_ms();
+    for (size_t i = 0; out && i < self->hmc_count; i++) {
+        const s_hmc_t *h = self->hmcs[i];
+        json_t *one = hmc_link_json(&h->link, h->name, h->url, now);
+        if (!one || json_array_append_new(out, one) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(one, "inventory_ms", json_integer(h->inv_wall_ms));
+        json_object_set_new(one, "systems", json_integer((json_int_t) h->system_count));
+        json_object_set_new(one, "partitions", json_integer((json_int_t) h->partition_count));
+    }
+    return out;
 }

@@ -16,6 +16,16 @@
       validated   final (validate_only plans): every hop validated, nothing moved
       aborted     final: the plan was aborted before this move (or its next hop) started
 
+    Plan states (plans.state): ready -> running <-> paused; aborted; and when
+    every move is final: done (every move verified / validated or aborted),
+    failed (every move blocked or failed), done_with_failures (some).
+
+    HMC connection: each HMC of the configuration is tried at start (an
+    inventory) and looked at again every 5 minutes when no plan needs it.
+    While it does not answer (hmc_link.h) requests back off from 100 ms to
+    30 s, one at a time; the change is logged once, and every move waiting
+    on it says "HMC hmc1 unreachable since 10:42:07: ..." in its message.
+
     Persistence: every transition is committed to SQLite before the action it
     leads to (the Migrate submission counter before the Migrate). Because the
     ingest loop batches its writes in transactions on the same connection, a
@@ -63,6 +73,8 @@ typedef struct {
     int64_t inventory_ms;       // HMC inventory refresh while moves run; 5000
     int64_t poll_ms;            // longest wait between two polls of a running job; 1000
     int64_t starts_per_s;       // hops started per second at most, over all plans; 20
+    int64_t agent_stale_ms;     // an agent silent longer is not reporting (a readiness
+                                // blocker); 0 = 3 of its heartbeats, at most 30 s
 } planner_options_t;
 
 typedef struct _planner_t planner_t;
@@ -75,8 +87,11 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
 //  Stop the workers (blocks for the request in flight), free; NULLs *self_p.
 void planner_destroy(planner_t **self_p);
 
-//  Parse and store a plan (state "ready", moves "pending"). The plan id, or
-//  -1 with a message in err (parse problems, unknown HMC, name taken).
+//  Parse, check and store a plan (state "ready", moves "pending"). Names are
+//  checked against the named HMC's latest inventory (plan_inventory_t); with
+//  none yet the plan is stored with a message saying so. The plan id, or -1
+//  with every problem in err (parse problems, unknown names, unknown HMC,
+//  name taken).
 int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errlen);
 
 //  ready | paused -> running. 0 / -1 with a message.
@@ -93,5 +108,11 @@ int planner_abort(planner_t *self, int64_t plan_id, char *err, size_t errlen);
 //   submissions, source, started_ms, finished_ms, outage_ms, checks, message}]}
 //  New reference, NULL when no such plan.
 json_t *planner_plan_json(planner_t *self, int64_t plan_id);
+
+//  The configured HMCs as the planner sees them: [{name, url, state (unknown
+//  | up | unreachable | refused), since_ms, last_ok_ms, last_error_ms,
+//  last_error, retry_in_ms, inventory_ms, systems, partitions}]. Times are
+//  wall clock ms, 0 = never. New reference, NULL when out of memory.
+json_t *planner_hmcs_json(planner_t *self);
 
 #endif

@@ -9,6 +9,7 @@
 
 //  readiness/agent_stale when not configured: three heartbeats, at most this.
 #define S_AGENT_STALE_MAX_MS 30000
+#define S_AGENT_STALE_MIN_MS 5000  // default floor: a fast heartbeat still pauses for a blackout
 
 static void s_add(readiness_report_t *r, const char *id, readiness_severity_t severity,
                   const char *evidence, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -154,7 +155,8 @@ int64_t readiness_agent_stale_ms(int64_t heartbeat_interval_ms, int64_t configur
         return configured_ms;
     if (heartbeat_interval_ms <= 0 || heartbeat_interval_ms > S_AGENT_STALE_MAX_MS / 3)
         return S_AGENT_STALE_MAX_MS;
-    return 3 * heartbeat_interval_ms;
+    return 3 * heartbeat_interval_ms < S_AGENT_STALE_MIN_MS ? S_AGENT_STALE_MIN_MS
+                                                            : 3 * heartbeat_interval_ms;
 }
 
 //  ms as local wall-clock time: "10:42:07", or "2024-05-02 10:42:07" when not

@@ -52,9 +52,12 @@ typedef struct {
 void readiness_lpm(const readiness_lpm_input_t *in, readiness_report_t *report);
 
 //  The agent_stale_ms for readiness/agent_stale: configured_ms when > 0, else
-//  three heartbeats of heartbeat_interval_ms capped at 30 s (30 s when the
-//  interval is unknown, <= 0). Three, so one late or lost heartbeat is not a
-//  blocker; capped, so a slow heartbeat cannot hide a dead agent for minutes.
+//  three heartbeats of heartbeat_interval_ms, at least 5 s and at most 30 s
+//  (30 s when the interval is unknown, <= 0). Three, so one late or lost
+//  heartbeat is not a blocker; at least 5 s, because a fast heartbeat (a
+//  move window's 50 ms) also pauses for an LPM blackout or a loaded host, and
+//  blocked is final; capped, so a slow heartbeat cannot hide a dead agent
+//  for minutes.
 int64_t readiness_agent_stale_ms(int64_t heartbeat_interval_ms, int64_t configured_ms);
 
 //  True when the report holds a blocker.

@@ -98,7 +98,7 @@ static int s_start_planner(services_t *self, config_t *config, char *err, size_t
     size_t count = 0;
     planner_options_t opts = { 0 };
     int64_t fast = 50, verify = 30000, job = 4 * 3600 * 1000, poll = 1000, inventory = 5000;
-    int64_t starts = 20;
+    int64_t starts = 20, stale = 0;
     int rc = -1;
     if (s_load_hmcs(config, hmcs, &count, err, errlen) != 0
         || config_duration_ms(config, "planner/fast_heartbeat", fast, 10, 1000, &fast, err, errlen)
@@ -108,8 +108,11 @@ static int s_start_planner(services_t *self, config_t *config, char *err, size_t
         || config_duration_ms(config, "planner/poll", poll, 100, 60000, &poll, err, errlen)
         || config_duration_ms(config, "planner/inventory", inventory, 500, 3600000, &inventory,
                               err, errlen)
-        || config_int(config, "planner/starts_per_second", starts, 1, 1000, &starts, err, errlen))
+        || config_int(config, "planner/starts_per_second", starts, 1, 1000, &starts, err, errlen)
+        || config_duration_ms(config, "readiness/agent_stale", stale, 0, 86400000, &stale, err,
+                              errlen))
         goto done;
+    opts.agent_stale_ms = stale;
     opts.starts_per_s = starts;
     opts.poll_ms = poll;
     opts.inventory_ms = inventory;

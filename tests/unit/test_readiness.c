@@ -311,7 +311,9 @@ static void test_agent_stale_default(void **state)
 {
     (void) state;
     assert_int_equal(readiness_agent_stale_ms(5000, 0), 15000);      // agent default heartbeat
-    assert_int_equal(readiness_agent_stale_ms(1000, 0), 3000);
+    assert_int_equal(readiness_agent_stale_ms(2000, 0), 6000);
+    assert_int_equal(readiness_agent_stale_ms(1000, 0), 5000);       // the floor
+    assert_int_equal(readiness_agent_stale_ms(50, 0), 5000);         // a window's pace
     assert_int_equal(readiness_agent_stale_ms(10000, 0), 30000);     // exactly the cap
     assert_int_equal(readiness_agent_stale_ms(10001, 0), 30000);
     assert_int_equal(readiness_agent_stale_ms(60000, 0), 30000);
