@@ -119,6 +119,21 @@ static void test_bad_config_values(void **state)
     assert_int_equal(s_agent_exit(env, "d", "    heartbeat = -5s\n"), 1);
     s_log(env, "d", log, sizeof log);
     assert_true(it_wait_file(log, "heartbeat", 0));
+    //  A typo is refused, not left at its default.
+    assert_int_equal(s_agent_exit(env, "e", "    heartbaet = 1s\n"), 1);
+    s_log(env, "e", log, sizeof log);
+    assert_true(it_wait_file(log, "agent/heartbaet: unknown key (did you mean \"heartbeat\"?)", 0));
+    char conf[320];
+    it_path(env, conf, sizeof conf, "typo-collector.conf");
+    FILE *file = fopen(conf, "w");
+    assert_non_null(file);
+    fputs("collector\n    batch_wiat = 10ms\nplaner\n    poll = 1s\n", file);
+    fclose(file);
+    char *collector[] = { "ferry-collector", "-c", conf, NULL };
+    assert_int_equal(it_run(env, "typo-collector", 10000, collector), 1);
+    s_log(env, "typo-collector", log, sizeof log);
+    assert_true(it_wait_file(log, "collector/batch_wiat: unknown key (did you mean \"batch_wait\"?)", 0));
+    assert_true(it_wait_file(log, "planer: unknown section (did you mean \"planner\"?)", 0));
 }
 
 //  ferryctl refuses a token file everyone can read, before any request;

@@ -174,6 +174,16 @@ static void test_unreachable_hmc_is_seen_once_and_named(void **state)
     assert_int_equal(it_wait_db(env, "SELECT count(*) FROM moves WHERE state = 'blocked'"
                                      " AND message LIKE '%not known to HMC hmc1%'", 1, 30000), 1);
     assert_int_equal(s_count_lines(env->collector_log, "HMC hmc1 answers"), 1);
+    //  With an inventory, submit checks names against it and lists every miss.
+    char bad[320], bad_log[512];
+    it_path(env, bad, sizeof bad, "typo.json");
+    s_write(bad, "{\"name\": \"wave 2\", \"hmc\": \"hmc1\","
+                 " \"moves\": [{\"partition\": \"lpar9\", \"to\": \"P10-X\"}]}\n", 0600);
+    assert_int_not_equal(s_ferryctl(f, "typo", "plan", "submit", bad), 0);
+    it_path(env, bad_log, sizeof bad_log, "typo.log");
+    assert_true(it_wait_file(bad_log, "moves[0].partition: lpar9 is not known to the HMC", 0));
+    assert_true(it_wait_file(bad_log, "moves[0].to: system P10-X is not known to the HMC", 0));
+    assert_int_equal(it_db_int(env, "SELECT count(*) FROM plans"), 1);
     //  Every move blocked: the plan failed, it is not "done".
     assert_int_equal(it_wait_db(env, "SELECT count(*) FROM plans WHERE state = 'failed'", 1, 30000), 1);
 }
