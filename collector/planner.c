@@ -21,6 +21,8 @@
 #define S_MAX_SESSIONS 16
 #define S_ROUND_DELAY_MS 5          // replies wait this long for others to share their commit
 #define S_IDLE_INVENTORY_MS 300000  // an HMC no plan needs is still looked at this often
+#define S_INVENTORY_RETRY_MS 1000   // a refused inventory is asked again after this long
+#define S_INVENTORY_LOG_MS 60000    // and logged at most this often
 
 typedef struct _planner_t planner_t;
 typedef struct s_hmc s_hmc_t;
@@ -66,6 +68,8 @@ struct s_hmc {
     bool inv_busy;                  // an inventory request is in flight
     int64_t inv_at_ms;              // monotonic time it was sent
     int64_t inv_wall_ms;            // wall clock the inventory held arrived, 0 = none
+    int64_t inv_retry_mono_ms;      // after a refused inventory, none before this
+    int64_t inv_log_mono_ms;        // rate limit of the refused-inventory log line
 };
 
 typedef struct {
@@ -1074,7 +1078,11 @@ static void s_on_inventory(planner_t *self, hmc_request_t *req)
             continue;
         h->inv_busy = false;
         if (req->rc != 0) {
-            if (!s_link_failure(req))
+            //  The HMC answered but refused (a 5xx, an odd document): not
+            //  asked again at every tick, nor logged at every refusal.
+            h->inv_retry_mono_ms = clock_mono_ms() + S_INVENTORY_RETRY_MS;
+            if (!s_link_failure(req)
+                && log_ratelimit(&h->inv_log_mono_ms, clock_mono_ms(), S_INVENTORY_LOG_MS))
                 log_warn("planner: HMC %s inventory: %s", h->name, req->error);
             return;
         }
@@ -1110,7 +1118,7 @@ static void s_handle(planner_t *self, hmc_request_t *req)
 //  old. Not while one is out, nor while the HMC fails and backs off.
 static bool s_inventory_due(planner_t *self, s_hmc_t *h, int64_t now)
 {
-    if (h->inv_busy || !s_hmc_may_try(h))
+    if (h->inv_busy || !s_hmc_may_try(h) || now < h->inv_retry_mono_ms)
         return false;
     if (h->inv_gen == 0 || now - h->inv_at_ms >= S_IDLE_INVENTORY_MS)
         return true;
