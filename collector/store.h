@@ -62,7 +62,9 @@
 
 #define STORE_SCHEMA_VERSION 5
 #define STORE_REASON_MAX 256        // a rejection's reason, with its NUL
-#define STORE_JSON_DEPTH_MAX 1000   // deepest facts JSON taken (SQLite's JSON functions refuse deeper)
+//  Deepest facts JSON taken: SQLite's JSON functions refuse deeper documents
+//  (past 2000 levels in SQLite 3.40, past 1000 in later releases).
+#define STORE_JSON_DEPTH_MAX 1000
 
 typedef struct _store_t store_t;
 
