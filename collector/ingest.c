@@ -3,7 +3,14 @@
     One zloop: a reader on the ROUTER drains frames in bursts; data bodies are
     written inside one open transaction; the transaction is committed when it
     holds batch_max messages or batch_wait_ms after it was opened; only then
-    are Acks sent. Heartbeats only touch memory, flushed every seen_flush_ms. */
+    are Acks sent. Heartbeats only touch memory, flushed every seen_flush_ms.
+
+    A message the store would refuse (store_check) never joins the batch: it
+    is set aside in `rejected` instead, as is one the store still refuses
+    (store_* returning 1) or a metrics sample refused at commit. Either way
+    its seq counts as stored, so it is acked and not sent again, and the
+    other messages of the batch, every agent's, go on as if nothing happened.
+    Only a failure of the database itself rolls the batch back. */
 #include "ingest.h"
 
 #include "agent_auth.h"
@@ -46,6 +53,9 @@ typedef struct {
     uint64_t bad_since_log;         // bad frames not yet reported in a log line
     uint64_t bad_by_status[CODEC_ERR_COUNT]; // bad frames by reason
     int64_t bad_last_log_ms;        // rate limit of the bad-frame log line
+    uint64_t rejected_total;        // messages set aside (cannot be stored) since start
+    uint64_t rejected_since_log;    // set aside and not yet reported in a log line
+    int64_t rejected_last_log_ms;   // rate limit of that log line
     ingest_observation_t seen;      // identity and move-window figures
     int64_t last_frame_mono_ms;     // monotonic time of the latest frame, for gaps
     bool config_pending;            // a move-window Config waits for a routing id
@@ -74,6 +84,8 @@ struct _ingest_t {
     uint64_t stored;                // data messages stored
     uint64_t duplicates;            // data messages dropped as duplicates
     uint64_t bad_frames;            // frames dropped as bad
+    uint64_t rejected;              // data messages set aside: decoded, but cannot be stored
+    int64_t max_length;             // the database's length limit, for store_check
     uint64_t unauthenticated;       // frames without a User-Id (should not happen)
     int64_t pruned_mono_ms;         // when metrics past their retention were last deleted
 };
@@ -215,6 +227,25 @@ static void s_send_ack(ingest_t *self, peer_t *peer)
         peer->acked_sent = ack.seq;
 }
 
+static void s_rejected(ingest_t *self, peer_t *peer, const store_rejection_t *r);
+
+//  Count and log the metrics samples the commit set aside itself (they were
+//  counted as stored when they joined the batch).
+static void s_commit_rejections(ingest_t *self)
+{
+    size_t count = 0;
+    const store_rejection_t *refused = store_commit_rejections(self->store, &count);
+    for (size_t i = 0; i < count; i++) {
+        for (size_t k = 0; k < self->batch_peer_count; k++) {
+            if (self->batch_peers[k]->agent_id != refused[i].agent_id)
+                continue;
+            s_rejected(self, self->batch_peers[k], &refused[i]);
+            self->stored--;
+            break;
+        }
+    }
+}
+
 //  Commit the open batch (or roll it back after a failed write), then ack.
 static int s_batch_commit(ingest_t *self)
 {
@@ -238,6 +269,7 @@ static int s_batch_commit(ingest_t *self)
     }
     int rc = 0;
     if (!self->batch_failed && store_commit(self->store) == 0) {
+        s_commit_rejections(self);
         for (size_t i = 0; i < self->batch_peer_count; i++) {
             peer_t *peer = self->batch_peers[i];
             if (peer->force_ack || seqtrack_acked(peer->track) != peer->acked_sent)
@@ -376,7 +408,8 @@ static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
 }
 
 //  body/body_len: a Metrics body as received (kept byte for byte: fields
-//  newer than us survive), or NULL to re-pack env->metrics.
+//  newer than us survive), or NULL to re-pack env->metrics. 0 stored, 1
+//  refused by the store (store_error says why), -1 the database failed.
 static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
                         const uint8_t *body, size_t body_len)
 {
@@ -396,6 +429,69 @@ static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env
     }
 }
 
+//  Size of the message's body, for the admin reading `rejected`.
+static uint64_t s_body_bytes(const Ferry__Envelope *env, const uint8_t *body, size_t body_len)
+{
+    switch (env->body_case) {
+    case FERRY__ENVELOPE__BODY_METRICS:
+        return body ? body_len : ferry__metrics__get_packed_size(env->metrics);
+    case FERRY__ENVELOPE__BODY_EVENT:
+        return ferry__event__get_packed_size(env->event);
+    case FERRY__ENVELOPE__BODY_FACTS:
+        return ferry__facts__get_packed_size(env->facts);
+    case FERRY__ENVELOPE__BODY_JOB_UPDATE:
+        return ferry__job_update__get_packed_size(env->job_update);
+    default:
+        return 0;
+    }
+}
+
+//  Count a message set aside (already in `rejected`) and log it, at most
+//  once per peer per bad_log_period_ms, with the count since the last line.
+static void s_rejected(ingest_t *self, peer_t *peer, const store_rejection_t *r)
+{
+    self->rejected++;
+    peer->rejected_total++;
+    peer->rejected_since_log++;
+    if (!log_ratelimit(&peer->rejected_last_log_ms, clock_mono_ms(),
+                       self->opts->bad_log_period_ms))
+        return;
+    log_warn("agent %s (%s): set aside %" PRIu64 " message(s) that cannot be stored since the"
+             " last report, latest: seq %" PRIu64 " (%s, %" PRIu64 " bytes): %s; %" PRIu64
+             " in total (table rejected)", peer->key, peer->hostname, peer->rejected_since_log,
+             r->seq, r->kind, r->bytes, r->reason, peer->rejected_total);
+    peer->rejected_since_log = 0;
+}
+
+//  Set the message aside instead of storing it. 0 / -1 (the database failed).
+static int s_reject(ingest_t *self, peer_t *peer, const Ferry__Envelope *env, const uint8_t *body,
+                    size_t body_len, const char *reason)
+{
+    store_rejection_t r = { .agent_id = peer->agent_id, .seq = env->seq,
+                            .time_ms = env->sent_ms, .kind = codec_body_name(env->body_case),
+                            .bytes = s_body_bytes(env, body, body_len) };
+    snprintf(r.reason, sizeof r.reason, "%s", reason);
+    if (store_reject(self->store, &r, clock_wall_ms()) != 0)
+        return -1;
+    s_rejected(self, peer, &r);
+    return 0;
+}
+
+//  Store the message, or set it aside when the store refuses it (checked
+//  before: refused; else as the store answers). 0 / -1 (the database failed).
+static int s_store_or_reject(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
+                             const uint8_t *body, size_t body_len, const char *refused)
+{
+    if (refused)
+        return s_reject(self, peer, env, body, body_len, refused);
+    int rc = s_store_body(self, peer, env, body, body_len);
+    if (rc == 1)
+        return s_reject(self, peer, env, body, body_len, store_error(self->store));
+    if (rc == 0)
+        self->stored++;
+    return rc;
+}
+
 static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
                       const uint8_t *body, size_t body_len)
 {
@@ -403,20 +499,26 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
         s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
         return;
     }
-    s_observe_body(peer, env);
+    //  Checked before it joins the batch: what the store would refuse never
+    //  reaches it, and reports nothing about the agent either.
+    char reason[STORE_REASON_MAX];
+    bool storable = store_check(env, body, body_len, self->max_length, reason,
+                                sizeof reason) == 0;
+    if (storable)
+        s_observe_body(peer, env);
     if (!seqtrack_is_new(peer->track, env->seq)) {
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
     }
-    else if (s_store_body(self, peer, env, body, body_len) != 0) {
+    else if (s_store_or_reject(self, peer, env, body, body_len, storable ? NULL : reason) != 0) {
         self->batch_failed = true;
     }
     else {
+        //  Set aside or stored, the seq is done with: acked, never sent again.
         int above_gap = seqtrack_stored(peer->track, env->seq);
         if (above_gap < 0
             || (above_gap > 0 && store_pending_add(self->store, peer->agent_id, env->seq) != 0))
             self->batch_failed = true;
-        self->stored++;
     }
     seqtrack_floor(peer->track, env->first_seq);
 }
@@ -665,6 +767,7 @@ ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen)
     self->store = store_open(opts->database, &opts->store, err, errlen);
     if (!self->store)
         goto fail;
+    self->max_length = store_max_length(self->store);
     if (s_start_auth(self, err, errlen) != 0 || s_bind(self, err, errlen) != 0)
         goto fail;
     self->loop = zloop_new();
@@ -703,7 +806,8 @@ int ingest_run(ingest_t *self)
     s_batch_commit(self);
     s_on_seen_timer(self->loop, 0, self);
     log_info("stopped: %" PRIu64 " messages stored, %" PRIu64 " duplicates dropped, %" PRIu64
-             " bad frames dropped", self->stored, self->duplicates, self->bad_frames);
+             " bad frames dropped, %" PRIu64 " set aside as not storable", self->stored,
+             self->duplicates, self->bad_frames, self->rejected);
     return self->fatal_error ? -1 : 0;
 }
 
@@ -789,6 +893,7 @@ zloop_t *ingest_loop(ingest_t *self) { return self->loop; }
 uint64_t ingest_stored(ingest_t *self) { return self->stored; }
 uint64_t ingest_duplicates(ingest_t *self) { return self->duplicates; }
 uint64_t ingest_bad_frames(ingest_t *self) { return self->bad_frames; }
+uint64_t ingest_rejected(ingest_t *self) { return self->rejected; }
 
 void ingest_destroy(ingest_t **self_p)
 {

@@ -1,6 +1,8 @@
 /*  ingest — the collector's agent-facing loop: a CURVE ROUTER authenticated
     by zauth against a directory of allowed agent certificates, decode and
     validation of every frame, batched writes to the store, acks after commit.
+    A message that decodes but cannot be stored is set aside alone (table
+    `rejected`) and acked; the batch goes on without it.
 
     Identity of a peer = its authenticated CURVE public key (ZAP User-Id),
     never anything it claims in a message. */
@@ -24,7 +26,7 @@ typedef struct {
     int batch_max;               // commit after this many stored messages
     int batch_wait_ms;           // or after this long since the first uncommitted one
     int seen_flush_ms;           // period of flushing last-seen/heartbeat figures
-    int bad_log_period_ms;       // at most one bad-frame log line per peer per period
+    int bad_log_period_ms;       // at most one bad-frame (and one set-aside) log line per peer per period
     store_options_t store;       // database options
 } ingest_options_t;
 
@@ -103,6 +105,8 @@ zloop_t *ingest_loop(ingest_t *self);
 uint64_t ingest_stored(ingest_t *self);
 uint64_t ingest_duplicates(ingest_t *self);
 uint64_t ingest_bad_frames(ingest_t *self);
+//  Data messages that decoded but cannot be stored, set aside in `rejected`.
+uint64_t ingest_rejected(ingest_t *self);
 
 //  Close everything; NULLs *self_p; safe on NULL and twice.
 void ingest_destroy(ingest_t **self_p);

@@ -27,6 +27,8 @@ struct _metrics_batch_t {
     size_t body_size;               // bytes allocated
     bool sorted;                    // next() has sorted the samples
     size_t cursor;                  // first sample not yet in a chunk
+    size_t last;                    // first sample of the chunk next() returned last
+    size_t single_end;              // samples before it come out a chunk of one each (split)
     ProtobufCBinaryData *parts;     // a chunk's bodies, for packing (METRICS_CHUNK_MAX)
     uint8_t *packed;                // the packed chunk
     size_t packed_size;             // bytes allocated
@@ -150,6 +152,18 @@ void metrics_batch_clear(metrics_batch_t *self)
     self->body_len = 0;
     self->sorted = false;
     self->cursor = 0;
+    self->last = 0;
+    self->single_end = 0;
+}
+
+void metrics_batch_split(metrics_batch_t *self)
+{
+    //  A chunk of one has nothing to split (and would only come back).
+    if (self->cursor <= self->last + 1)
+        return;
+    if (self->cursor > self->single_end)
+        self->single_end = self->cursor;
+    self->cursor = self->last;
 }
 
 //  Append "," (unless first) and the decimal form of v at out; returns the
@@ -200,8 +214,8 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
     if (self->cursor >= self->count)
         return 0;
     const s_sample_t *first = &self->samples[self->cursor];
-    size_t n = 1;
-    while (n < METRICS_CHUNK_MAX && self->cursor + n < self->count
+    size_t n = 1, limit = self->cursor < self->single_end ? 1 : METRICS_CHUNK_MAX;
+    while (n < limit && self->cursor + n < self->count
            && first[n].agent_id == first->agent_id && first[n].epoch == first->epoch)
         n++;
 
@@ -209,6 +223,7 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
     char *seqs = self->seqs_json, *times = self->times_json;
     size_t seqs_len = 0, times_len = 0;
     int64_t oldest = first->time_ms, newest = first->time_ms;
+    size_t body_bytes = 0;
     seqs[seqs_len++] = '[';
     times[times_len++] = '[';
     for (size_t i = 0; i < n; i++) {
@@ -218,6 +233,7 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
         times_len += s_json_int(times + times_len, i == 0, first[i].time_ms);
         oldest = first[i].time_ms < oldest ? first[i].time_ms : oldest;
         newest = first[i].time_ms > newest ? first[i].time_ms : newest;
+        body_bytes += first[i].body_len;
     }
     seqs[seqs_len++] = ']';
     seqs[seqs_len] = '\0';
@@ -231,11 +247,14 @@ int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk)
 
     const s_sample_t *last = &first[n - 1];
     *chunk = (metrics_chunk_t) { .agent_id = first->agent_id, .epoch = first->epoch,
-                                 .samples = n, .first_time_ms = oldest, .time_ms = newest,
+                                 .samples = n, .first_seq = first->seq,
+                                 .body_bytes = body_bytes, .first_time_ms = oldest,
+                                 .time_ms = newest,
                                  .seqs_json = seqs, .times_json = times,
                                  .present = last->present, .chunk = self->packed,
                                  .chunk_len = ferry__metrics_chunk__pack(&packed, self->packed) };
     memcpy(chunk->value, last->value, sizeof chunk->value);
+    self->last = self->cursor;
     self->cursor += n;
     return 1;
 }

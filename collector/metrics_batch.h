@@ -7,7 +7,10 @@
     time. Samples are added in arrival order; chunks come out grouped by
     (agent, epoch), each with up to METRICS_CHUNK_MAX samples in arrival
     order. A chunk carries what SQL needs without decoding it: the samples'
-    seqs and times as JSON arrays, and the figures of its newest sample. */
+    seqs and times as JSON arrays, and the figures of its newest sample.
+    A chunk the database refuses can be split (metrics_batch_split): its
+    samples come out again one by one, so that only the one at fault is
+    left out. */
 #ifndef FERRY_METRICS_BATCH_H
 #define FERRY_METRICS_BATCH_H
 
@@ -29,6 +32,8 @@ typedef struct {
     int64_t agent_id;               // agents.id
     int64_t epoch;                  // the agent's epoch when its samples came
     size_t samples;                 // samples in the chunk, 1..METRICS_CHUNK_MAX
+    uint64_t first_seq;             // seq of the chunk's first sample (of a chunk of one, its own)
+    size_t body_bytes;              // the samples' bodies together, in bytes
     int64_t first_time_ms;          // oldest sample time
     int64_t time_ms;                // newest sample time
     const char *seqs_json;          // "[seq,...]" in chunk order
@@ -60,6 +65,12 @@ size_t metrics_batch_count(const metrics_batch_t *self);
 //  none left, -1 when out of memory. Adding after the first call is not allowed
 //  until metrics_batch_clear.
 int metrics_batch_next(metrics_batch_t *self, metrics_chunk_t *chunk);
+
+//  The chunk the latest metrics_batch_next returned is taken back: from the
+//  next call on, its samples come out again, a chunk of one each. Does
+//  nothing before the first chunk, right after a split, or after a chunk of
+//  one.
+void metrics_batch_split(metrics_batch_t *self);
 
 //  Forget every sample (keeps the memory for the next batch).
 void metrics_batch_clear(metrics_batch_t *self);

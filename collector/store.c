@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics_batch.h"
 
@@ -225,6 +226,21 @@ static const char *const s_migrations[] = {
     "  CAST(json_extract(m.times, '$[' || s.key || ']') AS INTEGER) AS time_ms,"
     "  (m.rowid << 16) + s.key AS stored_order, m.rowid AS chunk_id, s.key AS position"
     "  FROM metrics m, json_each(m.seqs) s;",
+    //  Version 5: a message that decodes but cannot be stored is set aside
+    //  here, a row each, instead of rolling back every agent's batch with it
+    //  (see store.h); the agents row counts them.
+    "ALTER TABLE agents ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE rejected ("
+    "  id INTEGER PRIMARY KEY,"
+    "  agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+    "  epoch INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"               /* sent (the agent's clock) */
+    "  rejected_ms INTEGER NOT NULL,"           /* set aside (the collector's clock) */
+    "  kind TEXT NOT NULL,"                     /* metrics | facts | event | job_update */
+    "  bytes INTEGER NOT NULL,"                 /* size of its body */
+    "  reason TEXT NOT NULL);"
+    "CREATE INDEX rejected_agent ON rejected(agent_id, id);",
 };
 
 #define S_MIGRATIONS ((int) (sizeof s_migrations / sizeof s_migrations[0]))
@@ -262,6 +278,11 @@ typedef enum {
     ST_JOB_UPDATE,
     ST_PRUNE,
     ST_AGENT_BY_PARTITION,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_REJECT,
+    ST_AGENT_REJECTED,
     ST_COUNT
 } s_stmt_id_t;
 
@@ -314,6 +335,14 @@ static const char *const s_sql[ST_COUNT] = {
                               " ON f.agent_id = a.id"
                               " WHERE json_extract(f.json, '$.partition.name') = ?1"
                               " ORDER BY a.last_seen_ms DESC LIMIT 1",
+    //  Around the statements of one message, so that a refusal takes back
+    //  only those (see s_message_end).
+    [ST_SAVEPOINT] = "SAVEPOINT ferry_message",
+    [ST_RELEASE] = "RELEASE ferry_message",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO ferry_message",
+    [ST_REJECT] = "INSERT INTO rejected(agent_id, epoch, seq, time_ms, rejected_ms, kind, bytes,"
+                  " reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_AGENT_REJECTED] = "UPDATE agents SET rejected = rejected + 1 WHERE id = ?1",
 };
 
 //  A known agent, cached by key and by id.
@@ -333,6 +362,10 @@ struct _store_t {
     zhashx_t *agents_by_id;       // &state.id -> the same s_agent_t (borrowed)
     zactor_t *checkpointer;       // thread that checkpoints the WAL with its own connection
     metrics_batch_t *metrics;     // samples of the open transaction, written as chunks at commit
+    store_rejection_t *refused;   // metrics samples the latest commit set aside
+    size_t refused_count;         // entries used
+    size_t refused_cap;           // entries allocated
+    int failed_code;              // SQLite's (extended) code of the latest failed statement, 0 none
     char error[256];              // last error message
 };
 
@@ -378,6 +411,7 @@ static void s_check_tx(store_t *self)
 static int s_fail(store_t *self, const char *what)
 {
     snprintf(self->error, sizeof self->error, "%s: %s", what, sqlite3_errmsg(self->db));
+    self->failed_code = sqlite3_extended_errcode(self->db);
     s_check_tx(self);
     return -1;
 }
@@ -389,6 +423,7 @@ static int s_failf(store_t *self, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(self->error, sizeof self->error, fmt, ap);
     va_end(ap);
+    self->failed_code = 0;      // not a statement's failure
     return -1;
 }
 
@@ -405,6 +440,7 @@ static int s_run(store_t *self, sqlite3_stmt *stmt, const char *what)
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         //  The message is taken before the reset.
         snprintf(self->error, sizeof self->error, "%s: %s", what, sqlite3_errmsg(self->db));
+        self->failed_code = sqlite3_extended_errcode(self->db);
         s_done(stmt);
         s_check_tx(self);
         return -1;
@@ -418,6 +454,57 @@ static int s_require_tx(store_t *self)
     if (self->in_tx)
         return 0;
     return s_failf(self, "no transaction");
+}
+
+//  Was the latest failure the message's own doing, with the transaction
+//  still open? A constraint, a value over the length limit, a type or range
+//  the schema does not take, an SQL function refusing its input (malformed
+//  JSON in the facts_partition index is SQLITE_ERROR). Not a foreign key: the
+//  agent id is the caller's. Disk full, I/O errors, locks and out of memory
+//  are the database's, and everyone's batch goes.
+static bool s_refused(store_t *self)
+{
+    int code = self->failed_code;
+    if (!self->in_tx || code == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return false;
+    switch (code & 0xff) {
+    case SQLITE_ERROR:
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+//  Before the statements of one message (facts, event, job update).
+static int s_message_begin(store_t *self)
+{
+    return s_run(self, self->stmt[ST_SAVEPOINT], "savepoint");
+}
+
+//  After them, rc being what they gave: keep them (0); or take them back and
+//  return 1 when the message itself was refused (the error says why), -1
+//  when the database failed. A savepoint costs two statement steps, paid
+//  only by these rare kinds: metrics have their own way (s_metrics_flush).
+static int s_message_end(store_t *self, int rc)
+{
+    if (rc == 0)
+        return s_run(self, self->stmt[ST_RELEASE], "release savepoint");
+    if (!self->in_tx)
+        return -1;      // SQLite rolled the whole transaction back
+    bool refused = s_refused(self);
+    char error[sizeof self->error];
+    memcpy(error, self->error, sizeof error);
+    int code = self->failed_code;
+    if (s_run(self, self->stmt[ST_ROLLBACK_TO], "roll back to savepoint") != 0
+        || s_run(self, self->stmt[ST_RELEASE], "release savepoint") != 0)
+        return -1;
+    memcpy(self->error, error, sizeof error);
+    self->failed_code = code;
+    return refused ? 1 : -1;
 }
 
 static const char *s_str(const char *s) { return s ? s : ""; }
@@ -806,6 +893,7 @@ void store_destroy(store_t **self_p)
     zhashx_destroy(&self->agents_by_id);
     zhashx_destroy(&self->agents);
     metrics_batch_destroy(&self->metrics);
+    free(self->refused);
     free(self);
     *self_p = NULL;
 }
@@ -820,6 +908,8 @@ int store_schema_version(store_t *self)
 
 const char *store_error(store_t *self) { return self->error; }
 
+int64_t store_max_length(store_t *self) { return sqlite3_limit(self->db, SQLITE_LIMIT_LENGTH, -1); }
+
 // ------------------------------------------------------------------ transactions
 
 int store_begin(store_t *self)
@@ -827,6 +917,7 @@ int store_begin(store_t *self)
     if (self->in_tx)
         return s_failf(self, "begin: transaction already open");
     s_metrics_discard(self);
+    self->refused_count = 0;
     if (s_run(self, self->stmt[ST_BEGIN], "begin") != 0)
         return -1;
     self->in_tx = true;
@@ -1058,37 +1149,236 @@ int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
     return 0;
 }
 
+// ------------------------------------------------------------------ checks
+
+//  Deepest nesting of arrays and objects in JSON text; brackets inside
+//  strings do not count. A scan, so that a deep document is refused before
+//  a recursive parser walks it.
+static int s_json_depth(const char *text)
+{
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    for (const char *p = text; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_string = false;
+        }
+        else if (*p == '"')
+            in_string = true;
+        else if (*p == '[' || *p == '{')
+            deepest = ++depth > deepest ? depth : deepest;
+        else if (*p == ']' || *p == '}')
+            depth--;
+    }
+    return deepest;
+}
+
+//  -1 with a reason when what is longer than the database takes.
+static int s_check_length(const char *what, uint64_t len, int64_t max_length, char *reason,
+                          size_t size)
+{
+    if (max_length >= 0 && len <= (uint64_t) max_length)
+        return 0;
+    snprintf(reason, size, "%s of %" PRIu64 " bytes: over the database's length limit of %"
+             PRId64 " bytes", what, len, max_length);
+    return -1;
+}
+
+static int s_check_text(const char *what, const char *text, int64_t max_length, char *reason,
+                        size_t size)
+{
+    return s_check_length(what, strlen(s_str(text)), max_length, reason, size);
+}
+
+static int s_check_metrics(const Ferry__Metrics *metrics, const uint8_t *body, size_t body_len,
+                           int64_t max_length, char *reason, size_t size)
+{
+    uint64_t len = body ? body_len : (metrics ? ferry__metrics__get_packed_size(metrics) : 0);
+    if (len > METRICS_BODY_MAX) {
+        snprintf(reason, size, "metrics body of %" PRIu64 " bytes: over the limit of %u bytes",
+                 len, METRICS_BODY_MAX);
+        return -1;
+    }
+    //  Stored in a chunk, alone at least: a field tag and a length more.
+    if (max_length >= 11 && len <= (uint64_t) max_length - 11)
+        return 0;
+    snprintf(reason, size, "metrics body of %" PRIu64 " bytes: over the database's length limit"
+             " of %" PRId64 " bytes", len, max_length);
+    return -1;
+}
+
+static int s_check_event(const Ferry__Event *event, int64_t max_length, char *reason, size_t size)
+{
+    if (s_check_text("event kind", event->kind, max_length, reason, size) != 0
+        || s_check_text("event message", event->message, max_length, reason, size) != 0)
+        return -1;
+    //  attrs_json at its longest: every byte escaped (\u00XX), quotes, ':' and ','.
+    uint64_t json = 2;
+    for (size_t i = 0; i < event->n_attrs; i++) {
+        const Ferry__KeyValue *kv = event->attrs[i];
+        if (kv)
+            json += 6 * ((uint64_t) strlen(s_str(kv->key)) + strlen(s_str(kv->value))) + 6;
+    }
+    return s_check_length("event attributes as JSON", json, max_length, reason, size);
+}
+
+//  The document as the planner reads it (jansson, an object) and as
+//  SQLite's JSON functions take it (the facts_partition index runs them on
+//  every write): an empty or truncated document, a bare array or nesting
+//  past SQLite's limit failed the whole batch before.
+static int s_check_facts(const Ferry__Facts *facts, int64_t max_length, char *reason, size_t size)
+{
+    if (s_check_text("facts digest", facts->digest, max_length, reason, size) != 0
+        || s_check_text("facts JSON", facts->json, max_length, reason, size) != 0)
+        return -1;
+    const char *text = s_str(facts->json);
+    if (s_json_depth(text) > STORE_JSON_DEPTH_MAX) {
+        snprintf(reason, size, "facts JSON: nested deeper than %d levels", STORE_JSON_DEPTH_MAX);
+        return -1;
+    }
+    json_error_t error;
+    json_t *doc = json_loads(text, 0, &error);
+    if (!doc) {
+        snprintf(reason, size, "facts JSON: %s (line %d, column %d)", error.text, error.line,
+                 error.column);
+        return -1;
+    }
+    bool object = json_is_object(doc);
+    json_decref(doc);
+    if (!object) {
+        snprintf(reason, size, "facts JSON: an array, not an object");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_check_job_update(const Ferry__JobUpdate *update, int64_t max_length, char *reason,
+                              size_t size)
+{
+    if (s_check_text("job update job_id", update->job_id, max_length, reason, size) != 0
+        || s_check_text("job update state", update->state, max_length, reason, size) != 0
+        || s_check_text("job update message", update->message, max_length, reason, size) != 0)
+        return -1;
+    return 0;
+}
+
+int store_check(const Ferry__Envelope *env, const uint8_t *body, size_t body_len,
+                int64_t max_length, char *reason, size_t reason_size)
+{
+    if (reason_size)
+        reason[0] = '\0';
+    switch (env->body_case) {
+    case FERRY__ENVELOPE__BODY_METRICS:
+        return s_check_metrics(env->metrics, body, body_len, max_length, reason, reason_size);
+    case FERRY__ENVELOPE__BODY_EVENT:
+        return s_check_event(env->event, max_length, reason, reason_size);
+    case FERRY__ENVELOPE__BODY_FACTS:
+        return s_check_facts(env->facts, max_length, reason, reason_size);
+    case FERRY__ENVELOPE__BODY_JOB_UPDATE:
+        return s_check_job_update(env->job_update, max_length, reason, reason_size);
+    default:
+        return 0;
+    }
+}
+
 // ------------------------------------------------------------------ data rows
 
-//  Write the open transaction's samples, a row per chunk. On failure the
-//  caller rolls the transaction back.
+//  One row of `rejected` (and the agent's count), epoch and clock given.
+static int s_reject_row(store_t *self, const store_rejection_t *r, int64_t epoch, int64_t now_ms)
+{
+    sqlite3_stmt *stmt = self->stmt[ST_REJECT];
+    sqlite3_bind_int64(stmt, 1, r->agent_id);
+    sqlite3_bind_int64(stmt, 2, epoch);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64) r->seq);
+    sqlite3_bind_int64(stmt, 4, r->time_ms);
+    sqlite3_bind_int64(stmt, 5, now_ms);
+    s_bind_text(stmt, 6, r->kind);
+    sqlite3_bind_int64(stmt, 7, (sqlite3_int64) r->bytes);
+    s_bind_text(stmt, 8, r->reason);
+    if (s_run(self, stmt, "insert rejected") != 0)
+        return -1;
+    stmt = self->stmt[ST_AGENT_REJECTED];
+    sqlite3_bind_int64(stmt, 1, r->agent_id);
+    return s_run(self, stmt, "count rejected");
+}
+
+//  Insert one chunk. 0 / -1 (failed_code says whose fault).
+static int s_metrics_insert(store_t *self, const metrics_chunk_t *c)
+{
+    sqlite3_stmt *stmt = self->stmt[ST_METRICS];
+    sqlite3_bind_int64(stmt, 1, c->agent_id);
+    sqlite3_bind_int64(stmt, 2, c->epoch);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64) c->samples);
+    sqlite3_bind_int64(stmt, 4, c->first_time_ms);
+    sqlite3_bind_int64(stmt, 5, c->time_ms);
+    sqlite3_bind_text(stmt, 6, c->seqs_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 7, c->times_json, -1, SQLITE_STATIC);
+    for (int v = 0; v < METRICS_VALUES; v++)
+        if (c->present & (1u << v))
+            sqlite3_bind_double(stmt, 8 + v, c->value[v]);
+    //  SQLite refuses a chunk over its own length limit: say so, rather than
+    //  step with the chunk unbound (NOT NULL constraint failed).
+    int rc = sqlite3_bind_blob64(stmt, 15, c->chunk, c->chunk_len, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        s_done(stmt);
+        s_failf(self, "metrics of %zu bytes: over the database's length limit of %d bytes",
+                c->body_bytes, sqlite3_limit(self->db, SQLITE_LIMIT_LENGTH, -1));
+        self->failed_code = rc;
+        return -1;
+    }
+    return s_run(self, stmt, "insert metrics");
+}
+
+//  The single sample in c was refused: set it aside, and list it for the
+//  caller (store_commit_rejections).
+static int s_metrics_refuse(store_t *self, const metrics_chunk_t *c)
+{
+    if (self->refused_count == self->refused_cap) {
+        size_t cap = self->refused_cap ? self->refused_cap * 2 : 16;
+        store_rejection_t *grown = realloc(self->refused, cap * sizeof *grown);
+        if (!grown)
+            return s_failf(self, "insert metrics: out of memory");
+        self->refused = grown;
+        self->refused_cap = cap;
+    }
+    store_rejection_t *r = &self->refused[self->refused_count];
+    *r = (store_rejection_t) { .agent_id = c->agent_id, .seq = c->first_seq,
+                               .time_ms = c->time_ms, .kind = "metrics",
+                               .bytes = c->body_bytes };
+    snprintf(r->reason, sizeof r->reason, "%s", self->error);
+    if (s_reject_row(self, r, c->epoch, clock_wall_ms()) != 0)
+        return -1;
+    self->refused_count++;
+    return 0;
+}
+
+//  Write the open transaction's samples, a row per chunk. A chunk refused for
+//  what it holds (over the length limit, say) is split and its samples tried
+//  one by one; one still refused alone is set aside. A single statement
+//  needs no savepoint: SQLite takes back a failed statement by itself. On
+//  failure (-1) the caller rolls the transaction back.
 static int s_metrics_flush(store_t *self)
 {
     if (metrics_batch_count(self->metrics) == 0)
         return 0;
-    sqlite3_stmt *stmt = self->stmt[ST_METRICS];
     metrics_chunk_t c;
-    int more;
-    while ((more = metrics_batch_next(self->metrics, &c)) == 1) {
-        sqlite3_bind_int64(stmt, 1, c.agent_id);
-        sqlite3_bind_int64(stmt, 2, c.epoch);
-        sqlite3_bind_int64(stmt, 3, (sqlite3_int64) c.samples);
-        sqlite3_bind_int64(stmt, 4, c.first_time_ms);
-        sqlite3_bind_int64(stmt, 5, c.time_ms);
-        sqlite3_bind_text(stmt, 6, c.seqs_json, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 7, c.times_json, -1, SQLITE_STATIC);
-        for (int v = 0; v < METRICS_VALUES; v++)
-            if (c.present & (1u << v))
-                sqlite3_bind_double(stmt, 8 + v, c.value[v]);
-        //  SQLite refuses a chunk over its own length limit (SQLITE_TOOBIG).
-        sqlite3_bind_blob64(stmt, 15, c.chunk, c.chunk_len, SQLITE_STATIC);
-        if (s_run(self, stmt, "insert metrics") != 0)
-            break;
+    int more = 0, rc = 0;
+    while (rc == 0 && (more = metrics_batch_next(self->metrics, &c)) == 1) {
+        if (s_metrics_insert(self, &c) == 0)
+            continue;
+        if (!s_refused(self))
+            rc = -1;
+        else if (c.samples > 1)
+            metrics_batch_split(self->metrics);
+        else
+            rc = s_metrics_refuse(self, &c);
     }
     metrics_batch_clear(self->metrics);
-    if (more < 0)
+    if (rc == 0 && more < 0)
         return s_failf(self, "insert metrics: out of memory");
-    return more == 0 ? 0 : -1;
+    return rc;
 }
 
 int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
@@ -1153,6 +1443,8 @@ int store_event(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
     if (!attrs)
         goto oom;
 
+    if (s_message_begin(self) != 0)
+        goto done;
     sqlite3_stmt *stmt = self->stmt[ST_EVENT];
     sqlite3_bind_int64(stmt, 1, agent_id);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) seq);
@@ -1162,7 +1454,7 @@ int store_event(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
     s_bind_text(stmt, 5, event->kind);
     s_bind_text(stmt, 6, event->message);
     sqlite3_bind_text(stmt, 7, attrs, -1, SQLITE_STATIC);
-    rc = s_run(self, stmt, "insert event");
+    rc = s_message_end(self, s_run(self, stmt, "insert event"));
     goto done;
 
 oom:
@@ -1183,11 +1475,10 @@ static void s_bind_facts(sqlite3_stmt *stmt, int64_t agent_id, uint64_t seq, int
     s_bind_text(stmt, 5, facts->json);
 }
 
-int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
-                const Ferry__Facts *facts)
+//  The statements of store_facts: 0 / -1.
+static int s_facts_write(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
+                         const Ferry__Facts *facts)
 {
-    if (s_require_tx(self) != 0)
-        return -1;
     sqlite3_stmt *stmt = self->stmt[ST_FACTS_SAME];
     sqlite3_bind_int64(stmt, 1, agent_id);
     s_bind_text(stmt, 2, facts->digest);
@@ -1195,6 +1486,7 @@ int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
     int rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         snprintf(self->error, sizeof self->error, "read facts: %s", sqlite3_errmsg(self->db));
+        self->failed_code = sqlite3_extended_errcode(self->db);
         s_done(stmt);
         s_check_tx(self);
         return -1;
@@ -1217,10 +1509,19 @@ int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
     return s_run(self, stmt, "upsert current facts");
 }
 
+int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
+                const Ferry__Facts *facts)
+{
+    if (s_require_tx(self) != 0 || s_message_begin(self) != 0)
+        return -1;
+    //  The history row stays only if the current facts take the document too.
+    return s_message_end(self, s_facts_write(self, agent_id, seq, time_ms, facts));
+}
+
 int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                      const Ferry__JobUpdate *update)
 {
-    if (s_require_tx(self) != 0)
+    if (s_require_tx(self) != 0 || s_message_begin(self) != 0)
         return -1;
     sqlite3_stmt *stmt = self->stmt[ST_JOB_UPDATE];
     sqlite3_bind_int64(stmt, 1, agent_id);
@@ -1231,7 +1532,23 @@ int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time
     sqlite3_bind_int(stmt, 6, update->phase);
     s_bind_text(stmt, 7, update->message);
     sqlite3_bind_int(stmt, 8, update->exit_code);
-    return s_run(self, stmt, "insert job update");
+    return s_message_end(self, s_run(self, stmt, "insert job update"));
+}
+
+int store_reject(store_t *self, const store_rejection_t *r, int64_t now_ms)
+{
+    if (s_require_tx(self) != 0)
+        return -1;
+    int64_t epoch = 0;
+    if (s_epoch(self, r->agent_id, &epoch) != 0)
+        return -1;
+    return s_reject_row(self, r, epoch, now_ms);
+}
+
+const store_rejection_t *store_commit_rejections(store_t *self, size_t *count_p)
+{
+    *count_p = self->refused_count;
+    return self->refused;
 }
 
 int store_prune(store_t *self, int64_t now_ms, int max_chunks)

@@ -8,7 +8,8 @@
     Tables:
       agents(id, key UNIQUE, hostname, platform, agent_version, boot_id,
              stream_id, epoch, acked_seq, first_seen_ms, last_seen_ms, last_hello_ms,
-             heartbeat_interval_ms, stall_ms, unacked, dropped, bad_frames)
+             heartbeat_interval_ms, stall_ms, unacked, dropped, bad_frames,
+             rejected)            rejected: rows of this agent in `rejected` (schema 5)
       pending_seq(agent_id, seq)          stored seqs above acked_seq (gaps)
       facts_current(agent_id PK, seq, time_ms, digest, json)
       facts_history(id, agent_id, seq, time_ms, digest, json)  changes only
@@ -22,6 +23,9 @@
                                   stored_order, chunk_id, position
       events(id, agent_id, seq, time_ms, stored_ms, kind, message, attrs_json)
       job_updates(id, agent_id, seq, time_ms, job_id, state, phase, message, exit_code)
+      rejected(id, agent_id, epoch, seq, time_ms, rejected_ms, kind, bytes, reason)
+                                  schema 5: messages that decode but cannot be
+                                  stored, set aside one by one (see below)
     Schema version 2 adds plans, moves and audit (see the migration in
     store.c), written by the planner through store_db().
 
@@ -34,7 +38,19 @@
     job_updates is a last line behind that; metrics have no unique key (a row
     per sample and that index were most of the collector's time at high
     rates). Metrics retention (store_prune) drops whole chunks, when their
-    newest sample is older than the limit. */
+    newest sample is older than the limit.
+
+    One agent cannot stop the others: a message the database would refuse
+    (facts whose JSON does not parse, a field over SQLite's length limit) is
+    found by store_check before it joins a transaction, and the caller sets it
+    aside with store_reject instead. What store_check cannot foresee is caught
+    here: facts, events and job updates are written inside a savepoint, and
+    a refusal takes back only that message's statements (the call returns 1);
+    a metrics chunk refused at commit is split and the sample at fault set
+    aside by the store itself (store_commit_rejections). A set-aside message
+    counts as stored for sequence tracking: it is acked and not sent again.
+    Only the database's own failures (disk full, I/O, lock) still roll back
+    the whole transaction. */
 #ifndef FERRY_STORE_H
 #define FERRY_STORE_H
 
@@ -44,7 +60,11 @@
 
 #include "ferry.pb-c.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
+#define STORE_REASON_MAX 256        // a rejection's reason, with its NUL
+//  Deepest facts JSON taken: SQLite's JSON functions refuse deeper documents
+//  (past 2000 levels in SQLite 3.40, past 1000 in later releases).
+#define STORE_JSON_DEPTH_MAX 1000
 
 typedef struct _store_t store_t;
 
@@ -60,6 +80,16 @@ typedef struct {
     uint64_t acked_seq;      // highest contiguous stored seq
 } store_agent_state_t;
 
+//  A message that is not stored but set aside (a row of `rejected`).
+typedef struct {
+    int64_t agent_id;              // agents.id
+    uint64_t seq;                  // the message's seq
+    int64_t time_ms;               // when the agent sent it (its clock)
+    const char *kind;              // its body kind, static text: metrics, facts, event, job_update
+    uint64_t bytes;                // the size of its body
+    char reason[STORE_REASON_MAX]; // why it cannot be stored
+} store_rejection_t;
+
 //  Open (create when missing) the database at path and migrate it to
 //  STORE_SCHEMA_VERSION. opts may be NULL (defaults: sync_full, keep forever).
 //  A database newer than this build is refused. NULL + message in err on failure.
@@ -74,7 +104,23 @@ int store_schema_version(store_t *self);
 //  Last error message (borrowed, valid until the next call).
 const char *store_error(store_t *self);
 
-//  Transactions. Writes outside a transaction are refused (-1).
+//  The longest text or blob the database takes, in bytes (SQLite's length
+//  limit), for store_check.
+int64_t store_max_length(store_t *self);
+
+//  Would the store refuse the data message env (borrowed)? Pure: 0 when it
+//  can be stored; -1 with the reason in reason (the caller's buffer) when
+//  it cannot: facts JSON that does not parse (as jansson reads it, like the
+//  planner), is not an object or nests deeper than STORE_JSON_DEPTH_MAX; a
+//  stored text or body longer than max_length (store_max_length), or a
+//  metrics body over METRICS_BODY_MAX. body/body_len as for store_metrics.
+//  Messages without a stored body (Hello, Heartbeat) are always 0.
+int store_check(const Ferry__Envelope *env, const uint8_t *body, size_t body_len,
+                int64_t max_length, char *reason, size_t reason_size);
+
+//  Transactions. Writes outside a transaction are refused (-1). store_commit
+//  writes the buffered metrics first; a chunk the database refuses for what
+//  it holds does not fail the commit (see store_commit_rejections).
 int store_begin(store_t *self);
 int store_commit(store_t *self);
 int store_rollback(store_t *self);
@@ -107,7 +153,10 @@ int store_agent_seen(store_t *self, int64_t agent_id, int64_t last_seen_ms,
 //  body (borrowed, may be NULL) is metrics packed as the agent sent them: kept
 //  as they are, with any field newer than this collector; NULL packs metrics.
 //  Metrics wait in memory until store_commit writes them as chunks; an
-//  unknown agent fails at once.
+//  unknown agent fails at once (0 / -1). Events, facts and job updates: 0
+//  stored; 1 refused by the database for what the message holds, nothing of
+//  it written, the transaction goes on and store_error says why (set it aside
+//  with store_reject); -1 the database failed (roll back).
 int store_metrics(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                   const Ferry__Metrics *metrics, const uint8_t *body, size_t body_len);
 int store_event(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
@@ -116,6 +165,17 @@ int store_facts(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                 const Ferry__Facts *facts);
 int store_job_update(store_t *self, int64_t agent_id, uint64_t seq, int64_t time_ms,
                      const Ferry__JobUpdate *update);
+
+//  Record r (borrowed) in `rejected` instead of the message, with the
+//  agent's current epoch and now_ms, and count it in the agents row. In the
+//  caller's transaction, like the rows. 0 / -1.
+int store_reject(store_t *self, const store_rejection_t *r, int64_t now_ms);
+
+//  The metrics samples the latest successful store_commit set aside itself
+//  (already in `rejected`): a chunk the database refused was split and the
+//  samples it still refused alone left out. Borrowed, valid until the next
+//  store_begin; *count_p entries.
+const store_rejection_t *store_commit_rejections(store_t *self, size_t *count_p);
 
 //  Delete metrics chunks whose newest sample is older than the retention, at
 //  most max_chunks of them (a first run after a long stop would otherwise hold

@@ -6,6 +6,8 @@
                       [--no-ack] [--connect-wait S] [--hold] [--io-threads T]
     ferry-loadgen garbage --endpoint EP --server-cert FILE --keys DIR --first K
                       [--max-frame BYTES] [--wait S]
+    ferry-loadgen poison --endpoint EP --server-cert FILE --keys DIR --first K
+                      --duration S [--resend-ms MS] [--wait S]
 
     Each simulated agent is a real CURVE DEALER with its own key pair. One
     thread drives them all: epoll over the sockets' ZMQ_FDs plus a list of
@@ -72,6 +74,7 @@ typedef struct {
     bool hold;                  // after connecting, wait for SIGUSR1 to send
     long max_frame;             // garbage: the receiver's frame limit
     long io_threads;            // ZeroMQ I/O threads
+    long resend_ms;             // poison: resend an unacked frame this often
 } opts_t;
 
 typedef struct {
@@ -100,6 +103,7 @@ static const s_optdef_t s_optdefs[] = {
     { "--hold", S_OPT_FLAG, offsetof(opts_t, hold), 0, 0 },
     { "--max-frame", S_OPT_LONG, offsetof(opts_t, max_frame), 1, 1 << 30 },
     { "--io-threads", S_OPT_LONG, offsetof(opts_t, io_threads), 1, 64 },
+    { "--resend-ms", S_OPT_LONG, offsetof(opts_t, resend_ms), 1, 60000 },
 };
 
 //  Protobuf views of one Metrics sample, all on the stack.
@@ -184,6 +188,8 @@ static void s_usage(FILE *out)
             "                     [--hold] [--io-threads T=1]\n"
             "       ferry-loadgen garbage --endpoint EP --server-cert FILE --keys DIR --first K\n"
             "                     [--max-frame BYTES=1048576] [--wait S=30]\n"
+            "       ferry-loadgen poison --endpoint EP --server-cert FILE --keys DIR --first K\n"
+            "                     --duration S [--resend-ms MS=20] [--wait S=30]\n"
             "run exits 1 when acks are missing or an agent never connected.\n");
 }
 
@@ -222,7 +228,8 @@ static int s_set_number(opts_t *opts, const s_optdef_t *def, const char *text)
 static int s_parse(int argc, char **argv, opts_t *opts)
 {
     *opts = (opts_t) { .window = 256, .wait_s = 30, .connect_wait_s = 60,
-                       .max_frame = CODEC_DEFAULT_MAX_FRAME, .io_threads = 1 };
+                       .max_frame = CODEC_DEFAULT_MAX_FRAME, .io_threads = 1,
+                       .resend_ms = 20 };
     for (int i = 2; i < argc; i++) {
         const s_optdef_t *def = s_optdef(argv[i]);
         if (!def) {
@@ -1162,6 +1169,155 @@ done:
     return rc;
 }
 
+// --------------------------------------------------------------------------
+//  poison: an authenticated agent whose odd seqs decode but cannot be stored
+//  (facts whose JSON does not parse, is not an object, or nests deeper than
+//  SQLite's JSON functions go) and whose even seqs are good metrics. Like a
+//  real agent it sends one seq, resends it every --resend-ms until it is
+//  acked, then goes on with the next, for --duration.
+
+#define S_POISON_KINDS 3
+#define S_POISON_DEPTH 2001           // SQLite 3.40 refuses JSON nested deeper than 2000
+
+//  The facts JSON of the k-th poison frame (malloc'd), NULL when out of memory.
+static char *s_poison_json(uint64_t k)
+{
+    if (k % S_POISON_KINDS == 0)
+        return strdup("{\"partition\": {\"name\": ");
+    if (k % S_POISON_KINDS == 1)
+        return strdup("[\"not\", \"an\", \"object\"]");
+    size_t size = S_POISON_DEPTH * 6 + 2, len = 0;
+    char *json = malloc(size);
+    if (!json)
+        return NULL;
+    for (int i = 0; i < S_POISON_DEPTH; i++)
+        len += (size_t) snprintf(json + len, size - len, "{\"a\":");
+    json[len++] = '1';
+    for (int i = 0; i < S_POISON_DEPTH; i++)
+        json[len++] = '}';
+    json[len] = '\0';
+    return json;
+}
+
+static int s_poison_facts(void *sock, uint64_t seq, uint64_t first_seq)
+{
+    char digest[32];
+    char *json = s_poison_json(seq / 2);
+    if (!json)
+        return -1;
+    snprintf(digest, sizeof digest, "poison-%" PRIu64, seq);
+    Ferry__Facts facts = FERRY__FACTS__INIT;
+    facts.platform = (char *) "sim";
+    facts.digest = digest;
+    facts.json = json;
+    Ferry__Envelope env;
+    codec_envelope_init(&env, seq);
+    env.first_seq = first_seq;
+    env.body_case = FERRY__ENVELOPE__BODY_FACTS;
+    env.facts = &facts;
+    size_t size = 0;
+    uint8_t *frame = codec_encode(&env, CODEC_DEFAULT_MAX_FRAME, &size);
+    free(json);
+    if (!frame)
+        return -1;
+    int rc = s_send_blocking(sock, frame, size, 0);
+    free(frame);
+    return rc;
+}
+
+static int s_poison_send(void *sock, uint64_t seq, uint64_t first_seq, uint64_t *rng, long index)
+{
+    if (seq % 2)
+        return s_poison_facts(sock, seq, first_seq);
+    uint8_t frame[S_FRAME_MAX];
+    size_t size = s_pack_metrics(frame, sizeof frame, rng, index, seq, first_seq);
+    return size ? s_send_blocking(sock, frame, size, 0) : -1;
+}
+
+//  Read acks for up to wait_ms or until want is acked; the highest acked seq.
+static uint64_t s_poison_acks(void *sock, uint64_t acked, uint64_t want, int wait_ms)
+{
+    int64_t deadline = clock_mono_ms() + wait_ms;
+    while (acked < want && !s_stop) {
+        int64_t left = deadline - clock_mono_ms();
+        zmq_pollitem_t item = { .socket = sock, .events = ZMQ_POLLIN };
+        if (left <= 0 || zmq_poll(&item, 1, left) <= 0)
+            break;
+        uint8_t reply[256];
+        int n = zmq_recv(sock, reply, sizeof reply, ZMQ_DONTWAIT);
+        Ferry__Envelope *env = NULL;
+        if (n < 0 || (size_t) n > sizeof reply
+            || codec_decode(reply, (size_t) n, sizeof reply, CODEC_TO_AGENT, &env) != CODEC_OK)
+            continue;
+        if (env->body_case == FERRY__ENVELOPE__BODY_ACK && env->ack->seq > acked)
+            acked = env->ack->seq;
+        codec_free(env);
+    }
+    return acked;
+}
+
+//  Send seqs 1, 2, ... each until acked, while the run lasts; the last one
+//  until acked or --wait ran out. Fills the counts; 0 / -1 when a send failed.
+static int s_poison_loop(void *sock, const opts_t *opts, uint64_t *seq_p, uint64_t *sent_p,
+                         uint64_t *acked_p)
+{
+    uint64_t rng = s_random64(), seq = 1, acked = 0, sent = 0;
+    int64_t stop = clock_mono_ms() + (int64_t) (opts->duration_s * 1000);
+    int64_t give_up = stop + (int64_t) (opts->wait_s * 1000);
+    for (;;) {
+        int64_t now = clock_mono_ms();
+        if (acked >= seq) {
+            if (now >= stop || s_stop)
+                break;
+            seq = acked + 1;
+        }
+        if (now >= give_up || s_stop)
+            break;
+        if (s_poison_send(sock, seq, acked + 1, &rng, opts->first) != 0)
+            return -1;
+        sent++;
+        acked = s_poison_acks(sock, acked, seq, (int) opts->resend_ms);
+    }
+    *seq_p = seq;
+    *sent_p = sent;
+    *acked_p = acked;
+    return 0;
+}
+
+static int s_cmd_poison(const opts_t *opts)
+{
+    if (s_common_checks(opts) != 0 || opts->duration_s == 0) {
+        fprintf(stderr, "ferry-loadgen: poison needs --duration\n");
+        return 2;
+    }
+    uint8_t server_key[32], frame[S_FRAME_MAX];
+    uint64_t seq = 0, sent = 0, acked = 0;
+    int timeout_ms = (int) (opts->wait_s * 1000), rc = 1;
+    void *ctx = s_context(opts, 1), *sock = NULL;
+    if (!ctx || s_server_key(opts, server_key) != 0)
+        goto done;
+    sock = s_agent_socket(ctx, opts, server_key, opts->first, 1000);
+    //  Blocking sends wait (ZMQ_IMMEDIATE) for the handshake, at most --wait.
+    if (!sock || zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms) != 0)
+        goto done;
+    s_install_signals();
+    size_t size = s_pack_hello(frame, sizeof frame, opts->first, s_random64());
+    if (size == 0 || s_send_blocking(sock, frame, size, 0) != 0
+        || s_poison_loop(sock, opts, &seq, &sent, &acked) != 0)
+        goto done;
+    //  seqs: the last seq sent; the odd ones up to it were poison.
+    printf("POISON sent=%" PRIu64 " seqs=%" PRIu64 " poison=%" PRIu64 " acked=%" PRIu64 "\n",
+           sent, seq, (seq + 1) / 2, acked);
+    fflush(stdout);
+    rc = acked >= seq ? 0 : 1;
+done:
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     log_init("ferry-loadgen", false, false);
@@ -1181,6 +1337,8 @@ int main(int argc, char **argv)
         return s_cmd_run(&opts);
     if (strcmp(argv[1], "garbage") == 0)
         return s_cmd_garbage(&opts);
+    if (strcmp(argv[1], "poison") == 0)
+        return s_cmd_poison(&opts);
     fprintf(stderr, "ferry-loadgen: unknown command '%s'\n", argv[1]);
     s_usage(stderr);
     return 2;

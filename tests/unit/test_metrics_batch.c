@@ -204,6 +204,53 @@ static void test_chunk_of_one(void **state)
     free(out);
 }
 
+//  A chunk the database refuses is split: its samples come out again one by
+//  one (with their own seq and body size), then chunks go on as before.
+static void test_split(void **state)
+{
+    (void) state;
+    metrics_batch_t *batch = metrics_batch_new();
+    assert_non_null(batch);
+    sample_t s;
+    s_sample(&s, 1.0);
+    size_t len = ferry__metrics__get_packed_size(&s.metrics);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        assert_int_equal(metrics_batch_add(batch, 1, 0, seq, (int64_t) seq, &s.metrics, NULL, 0), 0);
+    for (uint64_t seq = 1; seq <= 2; seq++)
+        assert_int_equal(metrics_batch_add(batch, 2, 0, seq, (int64_t) seq, &s.metrics, NULL, 0), 0);
+    metrics_chunk_t c;
+    metrics_batch_split(batch); // before the first chunk: nothing to split
+    assert_int_equal(metrics_batch_next(batch, &c), 1);
+    assert_int_equal(c.samples, 3);
+    assert_int_equal(c.first_seq, 1);
+    assert_int_equal(c.body_bytes, 3 * len);
+    metrics_batch_split(batch);
+    metrics_batch_split(batch); // twice: the same
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        assert_int_equal(metrics_batch_next(batch, &c), 1);
+        assert_int_equal(c.agent_id, 1);
+        assert_int_equal(c.samples, 1);
+        assert_int_equal(c.first_seq, seq);
+        assert_int_equal(c.body_bytes, len);
+        Ferry__MetricsChunk *chunk = s_unpack(&c);
+        ferry__metrics_chunk__free_unpacked(chunk, NULL);
+        if (seq == 2)
+            metrics_batch_split(batch); // a chunk of one: nothing changes
+    }
+    assert_int_equal(metrics_batch_next(batch, &c), 1);
+    assert_int_equal(c.agent_id, 2);
+    assert_int_equal(c.samples, 2);
+    assert_string_equal(c.seqs_json, "[1,2]");
+    assert_int_equal(metrics_batch_next(batch, &c), 0);
+    //  A clear forgets the split.
+    metrics_batch_clear(batch);
+    for (uint64_t seq = 1; seq <= 2; seq++)
+        assert_int_equal(metrics_batch_add(batch, 1, 0, seq, (int64_t) seq, &s.metrics, NULL, 0), 0);
+    assert_int_equal(metrics_batch_next(batch, &c), 1);
+    assert_int_equal(c.samples, 2);
+    metrics_batch_destroy(&batch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_bodies_and_limit),
         cmocka_unit_test(test_json_extremes),
         cmocka_unit_test(test_chunk_of_one),
+        cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

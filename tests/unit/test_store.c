@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "metrics_batch.h"
 #include "store.h"
 
 #define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
@@ -161,30 +162,34 @@ static double s_seconds(clockid_t id)
     return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+//  What schema 5 added, taken away again: a database of schema 4.
+#define S_SCHEMA_5_UNDO "DROP TABLE rejected; ALTER TABLE agents DROP COLUMN rejected;"
+
 // ------------------------------------------------------------------ tests
 
 static void test_create_reopen(void **state)
 {
     fixture_t *fx = *state;
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 4);
-    assert_int_equal(STORE_SCHEMA_VERSION, 4);
+    assert_int_equal(store_schema_version(fx->store), 5);
+    assert_int_equal(STORE_SCHEMA_VERSION, 5);
     store_destroy(&fx->store);
     assert_null(fx->store);
     store_destroy(&fx->store); // safe twice
 
-    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 4);
+    assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 5);
     char *mode = s_query_text(fx, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
     assert_int_equal(s_query_int(fx, "PRAGMA page_size"), 32768);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                      " AND name IN ('agents', 'pending_seq', 'facts_current',"
-                                     " 'facts_history', 'metrics', 'events', 'job_updates')"),
-                     7);
+                                     " 'facts_history', 'metrics', 'events', 'job_updates',"
+                                     " 'rejected')"),
+                     8);
 
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 4);
+    assert_int_equal(store_schema_version(fx->store), 5);
 }
 
 static void test_migrate_from_1(void **state)
@@ -193,7 +198,8 @@ static void test_migrate_from_1(void **state)
     fx->store = s_open(fx, NULL);
     store_destroy(&fx->store);
     //  A version-1 database: without the version-2 tables.
-    s_exec(fx, "DROP TABLE plans; DROP TABLE moves; DROP TABLE audit; DROP INDEX facts_partition;"
+    s_exec(fx, S_SCHEMA_5_UNDO
+              "DROP TABLE plans; DROP TABLE moves; DROP TABLE audit; DROP INDEX facts_partition;"
               "DROP VIEW metric_samples; DROP TABLE metrics;"
               "CREATE TABLE metrics (agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
               " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
@@ -203,7 +209,7 @@ static void test_migrate_from_1(void **state)
               "CREATE INDEX metrics_time ON metrics(time_ms);"
               " PRAGMA user_version = 1;");
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 4);
+    assert_int_equal(store_schema_version(fx->store), 5);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                      " AND name IN ('plans', 'moves', 'audit')"), 3);
 }
@@ -217,7 +223,7 @@ static void test_migrate_from_2(void **state)
     fx->store = s_open(fx, NULL);
     int64_t a = s_agent(fx->store, KEY_A), b = s_agent(fx->store, KEY_B);
     store_destroy(&fx->store);
-    s_exec(fx, "DROP VIEW metric_samples; DROP TABLE metrics;"
+    s_exec(fx, S_SCHEMA_5_UNDO "DROP VIEW metric_samples; DROP TABLE metrics;"
               "CREATE TABLE metrics (agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
               " epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
               " cpu_user REAL, cpu_sys REAL, cpu_wait REAL, cpu_idle REAL, physc REAL,"
@@ -252,7 +258,7 @@ static void test_migrate_from_2(void **state)
     s_exec(fx, sql);
 
     fx->store = s_open(fx, NULL);
-    assert_int_equal(store_schema_version(fx->store), 4);
+    assert_int_equal(store_schema_version(fx->store), 5);
     snprintf(sql, sizeof sql, "SELECT acked_seq FROM agents WHERE id = %" PRId64, a);
     assert_int_equal(s_query_int(fx, sql), 7);
     snprintf(sql, sizeof sql, "SELECT acked_seq FROM agents WHERE id = %" PRId64, b);
@@ -277,7 +283,7 @@ static void test_newer_refused(void **state)
     store_t *store = store_open(fx->path, NULL, err, sizeof err);
     assert_null(store);
     assert_string_equal(err,
-                        "database schema 7 is newer than this ferry-collector (4): upgrade ferry");
+                        "database schema 7 is newer than this ferry-collector (5): upgrade ferry");
     //  Left untouched.
     assert_int_equal(s_query_int(fx, "PRAGMA user_version"), 7);
     char *mode = s_query_text(fx, "PRAGMA journal_mode");
@@ -937,6 +943,340 @@ static void test_prune(void **state)
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 2 * 20);
 }
 
+//  Schema 4 -> 5: the table of messages set aside and the agents' count of
+//  them; every row is kept, and the new table is used at once.
+static void test_migrate_from_4(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    sample_t s;
+    s_sample(&s, 1.0);
+    assert_int_equal(store_begin(fx->store), 0);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        assert_int_equal(store_metrics(fx->store, a, seq, 1000, &s.metrics, NULL, 0), 0);
+    assert_int_equal(store_agent_seq(fx->store, a, 9, 3), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    store_destroy(&fx->store);
+    s_exec(fx, S_SCHEMA_5_UNDO "PRAGMA user_version = 4;");
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM sqlite_master WHERE name = 'rejected'"),
+                     0);
+
+    fx->store = s_open(fx, NULL);
+    assert_int_equal(store_schema_version(fx->store), 5);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM rejected"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT rejected FROM agents"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT acked_seq FROM agents"), 3);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 3);
+    store_rejection_t r = { .agent_id = a, .seq = 4, .time_ms = 1000, .kind = "facts",
+                            .bytes = 12, .reason = "facts JSON: an array, not an object" };
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_reject(fx->store, &r, 2000), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM rejected WHERE seq = 4 AND epoch = 0"
+                                     " AND time_ms = 1000 AND rejected_ms = 2000 AND bytes = 12"
+                                     " AND kind = 'facts'"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT rejected FROM agents"), 1);
+}
+
+//  JSON objects nested depth levels deep (malloc'd).
+static char *s_nested(int depth)
+{
+    char *json = malloc((size_t) depth * 6 + 2);
+    assert_non_null(json);
+    size_t len = 0;
+    for (int i = 0; i < depth; i++) {
+        memcpy(json + len, "{\"a\":", 5);
+        len += 5;
+    }
+    json[len++] = '1';
+    memset(json + len, '}', (size_t) depth);
+    json[len + (size_t) depth] = '\0';
+    return json;
+}
+
+//  A facts envelope (seq 1) around json, checked with max_length.
+static int s_check_facts(const char *digest, const char *json, int64_t max_length, char *reason)
+{
+    Ferry__Facts facts = FERRY__FACTS__INIT;
+    facts.digest = (char *) digest;
+    facts.json = (char *) json;
+    Ferry__Envelope env = FERRY__ENVELOPE__INIT;
+    env.seq = 1;
+    env.body_case = FERRY__ENVELOPE__BODY_FACTS;
+    env.facts = &facts;
+    return store_check(&env, NULL, 0, max_length, reason, STORE_REASON_MAX);
+}
+
+#define S_CHECK_REASONS 16
+
+//  Refused: the reason must contain want; it is kept in reasons.
+static void s_refused(int rc, const char *reason, const char *want,
+                      char reasons[][STORE_REASON_MAX], int *count)
+{
+    assert_int_equal(rc, -1);
+    if (!strstr(reason, want))
+        fail_msg("reason \"%s\" does not say \"%s\"", reason, want);
+    assert_true(*count < S_CHECK_REASONS);
+    snprintf(reasons[(*count)++], STORE_REASON_MAX, "%s", reason);
+}
+
+//  store_check refuses, with a reason, what the store would; each reason then
+//  lands in `rejected` through store_reject.
+static void test_check(void **state)
+{
+    fixture_t *fx = *state;
+    char reason[STORE_REASON_MAX], reasons[S_CHECK_REASONS][STORE_REASON_MAX];
+    int count = 0;
+    const int64_t big = 1000000000;
+
+    //  Facts.
+    assert_int_equal(s_check_facts("d", "{\"partition\": {\"name\": \"lpar1\"}}", big, reason), 0);
+    assert_string_equal(reason, "");
+    s_refused(s_check_facts("d", "{\"partition\": ", big, reason), reason, "facts JSON: ", reasons,
+              &count);
+    s_refused(s_check_facts("d", "", big, reason), reason, "facts JSON: ", reasons, &count);
+    s_refused(s_check_facts("d", NULL, big, reason), reason, "facts JSON: ", reasons, &count);
+    s_refused(s_check_facts("d", "[1, 2]", big, reason), reason, "not an object", reasons, &count);
+    s_refused(s_check_facts("d", "\"text\"", big, reason), reason, "facts JSON: ", reasons, &count);
+    s_refused(s_check_facts("d", "{\"a\": \"x\xff\"}", big, reason), reason, "facts JSON: ",
+              reasons, &count);
+    char *deep = s_nested(STORE_JSON_DEPTH_MAX);
+    assert_int_equal(s_check_facts("d", deep, big, reason), 0);
+    free(deep);
+    deep = s_nested(STORE_JSON_DEPTH_MAX + 1);
+    s_refused(s_check_facts("d", deep, big, reason), reason, "nested deeper than 1000 levels",
+              reasons, &count);
+    free(deep);
+    //  Brackets inside strings, escaped quotes too, are not nesting.
+    char *text = malloc(3000);
+    assert_non_null(text);
+    snprintf(text, 3000, "{\"a\": \"\\\"%02000d\"}", 0);
+    for (char *p = text + 9; *p == '0'; p++)
+        *p = '[';
+    assert_int_equal(s_check_facts("d", text, big, reason), 0);
+    free(text);
+    s_refused(s_check_facts("0123456789abc", "{}", 10, reason), reason,
+              "facts digest of 13 bytes: over the database's length limit of 10 bytes", reasons,
+              &count);
+
+    //  Events: kind, message, attributes as JSON.
+    Ferry__KeyValue kv = FERRY__KEY_VALUE__INIT;
+    Ferry__KeyValue *kvs[2] = { &kv, NULL };
+    kv.key = (char *) "k";
+    kv.value = (char *) "v";
+    Ferry__Event event = FERRY__EVENT__INIT;
+    event.kind = (char *) "booted";
+    event.n_attrs = 2;
+    event.attrs = kvs;
+    Ferry__Envelope env = FERRY__ENVELOPE__INIT;
+    env.seq = 1;
+    env.body_case = FERRY__ENVELOPE__BODY_EVENT;
+    env.event = &event;
+    assert_int_equal(store_check(&env, NULL, 0, 100, reason, sizeof reason), 0);
+    s_refused(store_check(&env, NULL, 0, 19, reason, sizeof reason), reason,
+              "event attributes as JSON of 20 bytes", reasons, &count);
+    event.message = (char *) "0123456789";
+    s_refused(store_check(&env, NULL, 0, 9, reason, sizeof reason), reason, "event message of 10",
+              reasons, &count);
+    event.kind = (char *) "0123456789";
+    s_refused(store_check(&env, NULL, 0, 9, reason, sizeof reason), reason, "event kind of 10",
+              reasons, &count);
+
+    //  Job updates.
+    Ferry__JobUpdate up = FERRY__JOB_UPDATE__INIT;
+    up.job_id = (char *) "job-1";
+    up.state = (char *) "running";
+    env.body_case = FERRY__ENVELOPE__BODY_JOB_UPDATE;
+    env.job_update = &up;
+    assert_int_equal(store_check(&env, NULL, 0, 7, reason, sizeof reason), 0);
+    s_refused(store_check(&env, NULL, 0, 6, reason, sizeof reason), reason,
+              "job update state of 7 bytes", reasons, &count);
+
+    //  Metrics: the body as received (not read), or packed.
+    sample_t s;
+    s_sample(&s, 1.0);
+    env.body_case = FERRY__ENVELOPE__BODY_METRICS;
+    env.metrics = &s.metrics;
+    const uint8_t byte = 0;
+    assert_int_equal(store_check(&env, &byte, 100, 111, reason, sizeof reason), 0);
+    s_refused(store_check(&env, &byte, 100, 110, reason, sizeof reason), reason,
+              "metrics body of 100 bytes: over the database's length limit of 110 bytes", reasons,
+              &count);
+    s_refused(store_check(&env, &byte, (size_t) METRICS_BODY_MAX + 1, INT64_MAX, reason,
+                          sizeof reason), reason, "over the limit of 1073741824 bytes", reasons,
+              &count);
+    assert_int_equal(store_check(&env, NULL, 0, big, reason, sizeof reason), 0);
+    s_refused(store_check(&env, NULL, 0, 20, reason, sizeof reason), reason, "metrics body of",
+              reasons, &count);
+
+    //  No stored body, nothing to refuse.
+    Ferry__Hello hello = FERRY__HELLO__INIT;
+    env.body_case = FERRY__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    assert_int_equal(store_check(&env, NULL, 0, 0, reason, sizeof reason), 0);
+
+    //  Each reason lands in `rejected`, a row per message.
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A);
+    assert_int_equal(store_begin(fx->store), 0);
+    for (int i = 0; i < count; i++) {
+        store_rejection_t r = { .agent_id = a, .seq = (uint64_t) i + 1, .time_ms = 1000 + i,
+                                .kind = "facts", .bytes = 7 };
+        memcpy(r.reason, reasons[i], sizeof r.reason);
+        assert_int_equal(store_reject(fx->store, &r, 5000), 0);
+    }
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM rejected"), count);
+    for (int i = 0; i < count; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT reason FROM rejected WHERE seq = %d", i + 1);
+        char *got = s_query_text(fx, sql);
+        assert_non_null(got);
+        assert_string_equal(got, reasons[i]);
+        free(got);
+    }
+    assert_int_equal(s_query_int(fx, "SELECT rejected FROM agents"), count);
+}
+
+//  What the database itself refuses is taken back alone (a savepoint per
+//  message) and returned as 1; the caller sets it aside; every other row of
+//  the same transaction, of the same agent and of others, stays.
+static void test_refused_set_aside(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A), b = s_agent(fx->store, KEY_B);
+    sample_t s;
+    s_sample(&s, 1.0);
+    Ferry__Event event = FERRY__EVENT__INIT;
+    event.kind = (char *) "booted";
+    Ferry__JobUpdate up = FERRY__JOB_UPDATE__INIT;
+    up.job_id = (char *) "job-1";
+    Ferry__Facts bad = FERRY__FACTS__INIT;
+    bad.digest = (char *) "bad";
+    bad.json = (char *) "{\"partition\": ";
+
+    assert_int_equal(store_begin(fx->store), 0);
+    assert_int_equal(store_metrics(fx->store, a, 1, 1000, &s.metrics, NULL, 0), 0);
+    assert_int_equal(store_metrics(fx->store, a, 2, 1000, &s.metrics, NULL, 0), 0);
+    s_facts(fx, a, 3, "good", "{\"partition\": {\"name\": \"lpar1\"}}");
+    //  The history row goes in, the current facts' JSON index refuses it: both go.
+    assert_int_equal(store_facts(fx->store, b, 1, 1000, &bad), 1);
+    assert_non_null(strstr(store_error(fx->store), "malformed JSON"));
+    store_rejection_t r = { .agent_id = b, .seq = 1, .time_ms = 1000, .kind = "facts",
+                            .bytes = 40 };
+    snprintf(r.reason, sizeof r.reason, "%s", store_error(fx->store));
+    assert_int_equal(store_reject(fx->store, &r, 5000), 0);
+    //  Deeper than SQLite's JSON functions go (jansson would read it).
+    bad.json = s_nested(2001);
+    assert_int_equal(store_facts(fx->store, b, 2, 2000, &bad), 1);
+    free(bad.json);
+    r.seq = 2;
+    r.time_ms = 2000;
+    snprintf(r.reason, sizeof r.reason, "%s", store_error(fx->store));
+    assert_int_equal(store_reject(fx->store, &r, 5000), 0);
+    //  The transaction goes on, for both agents.
+    assert_int_equal(store_event(fx->store, b, 3, 3000, 5000, &event), 0);
+    assert_int_equal(store_job_update(fx->store, a, 4, 4000, &up), 0);
+    assert_int_equal(store_metrics(fx->store, b, 4, 4000, &s.metrics, NULL, 0), 0);
+    //  An unknown agent is the caller's fault, not the message's: -1.
+    assert_int_equal(store_event(fx->store, a + b + 10, 5, 5000, 5000, &event), -1);
+    assert_int_equal(store_commit(fx->store), 0);
+    size_t refused = 99;
+    store_commit_rejections(fx->store, &refused);
+    assert_int_equal(refused, 0);
+
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM metric_samples"), 3);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM facts_history"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM facts_current"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM facts_history WHERE digest = 'bad'"), 0);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM job_updates"), 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rejected WHERE agent_id = %" PRId64
+             " AND kind = 'facts' AND reason LIKE '%%malformed JSON%%' AND rejected_ms = 5000",
+             b);
+    assert_int_equal(s_query_int(fx, sql), 2);
+    char *seqs = s_query_text(fx, "SELECT group_concat(seq) FROM rejected");
+    assert_string_equal(seqs, "1,2");
+    free(seqs);
+    snprintf(sql, sizeof sql, "SELECT rejected FROM agents WHERE id = %" PRId64, b);
+    assert_int_equal(s_query_int(fx, sql), 2);
+    snprintf(sql, sizeof sql, "SELECT rejected FROM agents WHERE id = %" PRId64, a);
+    assert_int_equal(s_query_int(fx, sql), 0);
+}
+
+//  A metrics chunk the database refuses at commit is split, and only the
+//  sample still refused alone is set aside (by the store: it is listed for
+//  the caller); every other agent's, and the same agent's, samples stay.
+static void test_metrics_refused_at_commit(void **state)
+{
+    fixture_t *fx = *state;
+    fx->store = s_open(fx, NULL);
+    int64_t a = s_agent(fx->store, KEY_A), b = s_agent(fx->store, KEY_B);
+    int64_t c = s_agent(fx->store, KEY_C);
+    sample_t s;
+    s_sample(&s, 1.0);
+    size_t len = ferry__metrics__get_packed_size(&s.metrics);
+    //  A sample is ~100 bytes: 20 in a chunk fit the limit, 50 do not.
+    const int limit = 4096;
+    assert_true(len * 20 + 64 < (size_t) limit && len * 50 > (size_t) limit);
+    sqlite3_limit(store_db(fx->store), SQLITE_LIMIT_LENGTH, limit);
+    uint8_t *big = calloc(1, 5000);
+    assert_non_null(big);
+
+    assert_int_equal(store_begin(fx->store), 0);
+    for (uint64_t seq = 1; seq <= 50; seq++) {
+        if (seq <= 20)
+            assert_int_equal(store_metrics(fx->store, a, seq, 1000, &s.metrics, NULL, 0), 0);
+        assert_int_equal(store_metrics(fx->store, b, seq, 1000, &s.metrics, NULL, 0), 0);
+    }
+    assert_int_equal(store_metrics(fx->store, c, 1, 1000, &s.metrics, NULL, 0), 0);
+    assert_int_equal(store_metrics(fx->store, c, 2, 2000, &s.metrics, big, 5000), 0);
+    assert_int_equal(store_metrics(fx->store, c, 3, 3000, &s.metrics, NULL, 0), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    free(big);
+
+    size_t count = 0;
+    const store_rejection_t *refused = store_commit_rejections(fx->store, &count);
+    assert_int_equal(count, 1);
+    assert_int_equal(refused[0].agent_id, c);
+    assert_int_equal(refused[0].seq, 2);
+    assert_int_equal(refused[0].time_ms, 2000);
+    assert_int_equal(refused[0].bytes, 5000);
+    assert_string_equal(refused[0].kind, "metrics");
+    assert_string_equal(refused[0].reason, "metrics of 5000 bytes: over the database's length"
+                                           " limit of 4096 bytes");
+
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM metrics WHERE agent_id = %" PRId64, a);
+    assert_int_equal(s_query_int(fx, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM metric_samples WHERE agent_id = %" PRId64, a);
+    assert_int_equal(s_query_int(fx, sql), 20);
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT seq) FROM metric_samples WHERE agent_id = %"
+             PRId64, b);
+    assert_int_equal(s_query_int(fx, sql), 50);
+    snprintf(sql, sizeof sql, "SELECT group_concat(seq) FROM metric_samples WHERE agent_id = %"
+             PRId64, c);
+    char *seqs = s_query_text(fx, sql);
+    assert_string_equal(seqs, "1,3");
+    free(seqs);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM rejected WHERE agent_id = %" PRId64
+             " AND seq = 2 AND epoch = 0 AND time_ms = 2000 AND kind = 'metrics' AND bytes = 5000",
+             c);
+    assert_int_equal(s_query_int(fx, sql), 1);
+    assert_int_equal(s_query_int(fx, "SELECT count(*) FROM rejected"), 1);
+    snprintf(sql, sizeof sql, "SELECT rejected FROM agents WHERE id = %" PRId64, c);
+    assert_int_equal(s_query_int(fx, sql), 1);
+
+    //  The list is the latest commit's.
+    assert_int_equal(store_begin(fx->store), 0);
+    store_commit_rejections(fx->store, &count);
+    assert_int_equal(count, 0);
+    assert_int_equal(store_commit(fx->store), 0);
+}
+
 //  Throughput sanity: printed, never asserted (machines differ). Rebuild with
 //  -DSTORE_BENCH_AGENTS=1000 to see the cost of spreading rows over more agents.
 #ifndef STORE_BENCH_AGENTS
@@ -1016,6 +1356,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollback, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_locked, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_prune, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_4, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_check, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_set_aside, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_refused_at_commit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_throughput_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_throughput_normal, s_setup, s_teardown),
     };
