@@ -1,4 +1,6 @@
 /*  harness — runs the real ferry binaries for integration tests. */
+//  close_range() is a GNU extension (glibc 2.34).
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include "clock.h"
@@ -9,17 +11,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static void s_die(const char *what)
 {
@@ -34,6 +35,17 @@ void it_path(it_env_t *env, char *out, size_t size, const char *name)
         fprintf(stderr, "harness: path %s/%s too long\n", env->dir, name);
         abort();
     }
+}
+
+const char *it_run_id(void)
+{
+    const char *run = getenv(IT_RUN_ENV);
+    if (!run || !*run || strlen(run) > 40)
+        return "";
+    for (const char *c = run; *c; c++)
+        if (!(*c >= '0' && *c <= '9') && !(*c >= 'a' && *c <= 'z') && *c != '-')
+            return "";
+    return run;
 }
 
 int it_free_port(void)
@@ -58,23 +70,95 @@ static bool s_port_open(int port)
     return ok;
 }
 
+//  Environments between it_setup and it_teardown, for the abort handler.
+#define S_MAX_ENVS 8
+static it_env_t *s_envs[S_MAX_ENVS];
+
+//  Async-signal-safe: SIGKILL every process group the harness started.
+static void s_kill_groups(void)
+{
+    for (int e = 0; e < S_MAX_ENVS; e++) {
+        it_env_t *env = s_envs[e];
+        for (int i = 0; env && i < env->proc_count; i++)
+            if (env->procs[i] > 0) {
+                kill(-env->procs[i], SIGKILL);
+                kill(env->procs[i], SIGKILL);
+            }
+    }
+}
+
+//  A failed check that aborts (s_die, ASan) skips the teardown: the children
+//  die of PR_SET_PDEATHSIG anyway, what they started in their groups here.
+static void s_on_abort(int sig)
+{
+    s_kill_groups();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void s_register(it_env_t *env)
+{
+    static bool installed;
+    if (!installed) {
+        installed = true;
+        signal(SIGABRT, s_on_abort);
+        atexit(s_kill_groups);
+    }
+    for (int e = 0; e < S_MAX_ENVS; e++)
+        if (!s_envs[e]) {
+            s_envs[e] = env;
+            return;
+        }
+    fprintf(stderr, "harness: more than %d test environments at once\n", S_MAX_ENVS);
+    abort();
+}
+
+static void s_unregister(it_env_t *env)
+{
+    for (int e = 0; e < S_MAX_ENVS; e++)
+        if (s_envs[e] == env)
+            s_envs[e] = NULL;
+}
+
+//  In the child between fork and exec (async-signal-safe calls only): its
+//  own process group, SIGKILL when the test dies, stdin from /dev/null and
+//  stdout+stderr appended to log, no descriptor of the test left open.
+static void s_child(pid_t parent, const char *path, const char *log, char *const argv[])
+{
+    if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        _exit(126);
+    //  The test died before prctl: no signal would come.
+    if (getppid() != parent)
+        _exit(126);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+        _exit(126);
+    close_range(3, ~0U, 0);
+    execv(path, argv);
+    _exit(127);
+}
+
 //  Start bin/argv[0] with stdout+stderr appended to log.
 static pid_t s_spawn(it_env_t *env, const char *log, char *const argv[])
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", env->bin, argv[0]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        errno = rc;
+    if (access(path, X_OK) != 0)
         s_die(path);
+    //  PR_SET_PDEATHSIG fires when the thread that forked ends, not the process.
+    if (gettid() != getpid()) {
+        fprintf(stderr, "harness: %s started from a thread other than the main one\n", argv[0]);
+        abort();
     }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        s_die("fork");
+    if (pid == 0)
+        s_child(parent, path, log, argv);
+    //  Also here, so a kill of the group right after this cannot miss it.
+    setpgid(pid, pid);
     //  Reuse the slot of a process already reaped: a fleet test starts far
     //  more short commands than it keeps running, and every one still
     //  running must be killed at teardown.
@@ -112,9 +196,13 @@ int it_run(it_env_t *env, const char *logname, int timeout_ms, char *const argv[
 void it_setup(it_env_t *env)
 {
     memset(env, 0, sizeof *env);
-    snprintf(env->dir, sizeof env->dir, "/tmp/ferry-it-XXXXXX");
+    //  Named after the run: its fake AIX commands run with a fixed
+    //  environment, their path tells they belong to it.
+    const char *run = it_run_id();
+    snprintf(env->dir, sizeof env->dir, "/tmp/ferry-it-%s%sXXXXXX", run, *run ? "-" : "");
     if (!mkdtemp(env->dir))
         s_die("mkdtemp");
+    s_register(env);
     snprintf(env->bin, sizeof env->bin, "%s", FERRY_BIN_DIR);
     env->port = it_free_port();
     snprintf(env->endpoint, sizeof env->endpoint, "tcp://127.0.0.1:%d", env->port);
@@ -131,22 +219,33 @@ void it_setup(it_env_t *env)
     it_path(env, env->collector_cert, sizeof env->collector_cert, "collector-keys/collector.cert");
 }
 
+static int s_remove(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    remove(path);
+    return 0;
+}
+
 void it_teardown(it_env_t *env)
 {
+    //  The whole group: whatever a process started in it goes too.
     for (int i = 0; i < env->proc_count; i++) {
-        if (env->procs[i] > 0 && kill(env->procs[i], 0) == 0) {
+        if (env->procs[i] > 0) {
+            kill(-env->procs[i], SIGKILL);
             kill(env->procs[i], SIGKILL);
             waitpid(env->procs[i], NULL, 0);
+            env->procs[i] = 0;
         }
     }
+    env->collector = 0;
+    s_unregister(env);
     if (getenv("FERRY_KEEP_TEST_DIR")) {
         fprintf(stderr, "harness: kept %s\n", env->dir);
         return;
     }
-    char *argv[] = { "/bin/rm", "-rf", env->dir, NULL };
-    pid_t pid;
-    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) == 0)
-        waitpid(pid, NULL, 0);
+    nftw(env->dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void s_write_file(const char *path, const char *text)

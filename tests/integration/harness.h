@@ -1,6 +1,14 @@
 /*  harness — runs the real ferry binaries for integration tests: a temp
     directory with keys and configs, processes started and stopped with
-    signals, and polling of the collector's database with deadlines. */
+    signals, and polling of the collector's database with deadlines.
+
+    Every process started here dies with the test, however it ends: each
+    leads its own process group (killed as a group at teardown and, on
+    abort(), by a SIGABRT handler) and gets SIGKILL from PR_SET_PDEATHSIG
+    when the test process dies (a crash, ctest's SIGKILL at its timeout).
+    The children inherit FERRY_TEST_RUN (set by ferry-testrun under ctest),
+    and the temp directory is named after it, which is how the suite's
+    no_leftover_processes check finds what outlived a test. */
 #ifndef FERRY_HARNESS_H
 #define FERRY_HARNESS_H
 
@@ -9,6 +17,8 @@
 #include <sys/types.h>
 
 #define IT_MAX_PROCS 256
+//  Marks every process of one ctest run (see tests/tools/testrun.c).
+#define IT_RUN_ENV "FERRY_TEST_RUN"
 
 typedef struct {
     char dir[256];              // private temp directory of this test
@@ -24,14 +34,19 @@ typedef struct {
     int proc_count;             // entries in procs
 } it_env_t;
 
+//  FERRY_TEST_RUN of this run (borrowed), "" when unset or not a plain
+//  [0-9a-z-] word.
+const char *it_run_id(void);
+
 //  A TCP port on 127.0.0.1 nobody listens on right now.
 int it_free_port(void);
 
-//  Temp dir, collector key, allowed dir, free port. Aborts the test on failure.
+//  Temp dir (/tmp/ferry-it-RUN-XXXXXX), collector key, allowed dir, free
+//  port. Aborts the test on failure.
 void it_setup(it_env_t *env);
 
-//  SIGKILL whatever still runs, reap it, remove the temp dir (unless
-//  FERRY_KEEP_TEST_DIR is set, for post-mortems).
+//  SIGKILL the process group of whatever still runs, reap it, remove the
+//  temp dir (unless FERRY_KEEP_TEST_DIR is set, for post-mortems).
 void it_teardown(it_env_t *env);
 
 //  Write DIR/collector.conf (with extra ZPL lines under "collector", may be
@@ -51,7 +66,9 @@ pid_t it_start_agent(it_env_t *env, const char *name, const char *extra);
 int it_stop(it_env_t *env, pid_t pid, int sig, int timeout_ms);
 
 //  Start a binary from the bin dir (argv[0] is its name) in the background,
-//  output appended to DIR/LOGNAME.log. Returns its pid.
+//  output appended to DIR/LOGNAME.log. Returns its pid (= its process
+//  group). Call from the main thread only (PR_SET_PDEATHSIG follows the
+//  thread that forked); it aborts otherwise. Every it_start_* goes here.
 pid_t it_spawn(it_env_t *env, const char *logname, char *const argv[]);
 
 //  Run a binary from the bin dir to completion (argv[0] is the binary's name);

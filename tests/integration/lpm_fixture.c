@@ -40,9 +40,13 @@ static void s_partition(lpm_fixture_t *f, int i, char *conf_lines, size_t size, 
     assert_int_equal(it_run(env, "simlpar", 30000, create), 0);
     snprintf(spool, sizeof spool, "%s/%s-spool", env->dir, name);
     snprintf(pid, sizeof pid, "%s/%s.pid", env->dir, name);
+    //  No periodic identity probe (lpm-post probes): the agent runs it on its
+    //  loop, a stall as long as the command, which a loaded machine makes
+    //  longer than the blackout the tests measure.
     int lines = snprintf(conf_lines, size,
              "    platform = aix\n    bin_dir = %s/bin\n    etc_root = %s\n    proc_root = %s/proc\n"
-             "    pid_file = %s\n    heartbeat = 1s\n    metrics_interval = 5s\n",
+             "    pid_file = %s\n    heartbeat = 1s\n    metrics_interval = 5s\n"
+             "    identity_interval = 1h\n",
              dir, dir, dir, pid);
     assert_true(lines > 0 && (size_t) lines < size);
     const char *fault = f->opts.partition_fault[i];
@@ -273,4 +277,66 @@ json_t *lpm_stats_partition(json_t *stats, const char *name)
             return item;
     }
     return NULL;
+}
+
+//  Granularity of the outage measurement below the real stop: the agent's
+//  fast heartbeat and stall tick in a move window (50 ms).
+#define S_OUTAGE_BELOW_MS 50
+//  Commands the agent starts this soon after it answered lpm-post count as
+//  started on resuming (its identity probe, right after the answer).
+#define S_RESUME_CALLS_MS 1000
+
+//  End of the last fake AIX command of the partition started in [from, to]
+//  (calls.log lines "CMD START END EXIT"); 0 when none.
+static int64_t s_calls_end(const char *simlpar, int64_t from, int64_t to)
+{
+    char path[512], line[256], cmd[128];
+    snprintf(path, sizeof path, "%s/state/calls.log", simlpar);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return 0;
+    int64_t last = 0;
+    while (fgets(line, sizeof line, file)) {
+        long long start, end;
+        if (sscanf(line, "%127s %lld %lld", cmd, &start, &end) == 3 && start >= from
+            && start <= to && end > last)
+            last = end;
+    }
+    fclose(file);
+    return last;
+}
+
+int lpm_outage_bounds(json_t *stats, const char *name, const char *simlpar, int64_t *low,
+                      int64_t *high)
+{
+    int64_t stop_max = -1, busy_max = -1;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(stats, "moves"), i, m) {
+        const char *part = json_string_value(json_object_get(m, "partition"));
+        int64_t start = json_integer_value(json_object_get(m, "blackout_start_ms"));
+        int64_t end = json_integer_value(json_object_get(m, "blackout_end_ms"));
+        int64_t resumed = json_integer_value(json_object_get(m, "resumed_ms"));
+        int64_t completed = json_integer_value(json_object_get(m, "completed_ms"));
+        if (!part || strcmp(part, name) != 0 || start <= 0 || end < start)
+            continue;
+        //  No answer to lpm-post (notify time-out): it ran again by the job's end.
+        int64_t back = resumed >= end ? resumed : completed;
+        //  From the stop on: a command's creation time is known to a few
+        //  10 ms ticks only, and none can start while the agent is stopped.
+        int64_t busy = simlpar ? s_calls_end(simlpar, start, back + S_RESUME_CALLS_MS) : 0;
+        if (busy < back)
+            busy = back;
+        if (end - start > stop_max)
+            stop_max = end - start;
+        if (busy - start > busy_max)
+            busy_max = busy - start;
+    }
+    if (stop_max < 0)
+        return -1;
+    *low = stop_max - S_OUTAGE_BELOW_MS;
+    *high = busy_max + LPM_OUTAGE_SLACK_MS;
+    fprintf(stderr, "%s: stopped %" PRId64 " ms, back and idle %" PRId64 " ms after the stop\n",
+            name, stop_max, busy_max);
+    return 0;
 }

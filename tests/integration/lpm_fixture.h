@@ -87,4 +87,18 @@ json_t *lpm_stop_hmcsim_stats(lpm_fixture_t *f);
 //  The stats entry of partition name (borrowed), NULL if absent.
 json_t *lpm_stats_partition(json_t *stats, const char *name);
 
+//  What an outage measured for partition name may be, from what the
+//  simulators recorded (stats from /sim/stats or the stats file, simlpar the
+//  partition's ferry-simlpar dir for the fake AIX commands' calls.log):
+//  at least the longest stop (blackout_end - blackout_start of a completed
+//  Migrate: longer than the setting on a loaded machine) less the heartbeat
+//  and stall tick granularity; at most the longest time from a stop until
+//  the agent had answered lpm-post and finished the commands it started on
+//  resuming (its identity probe runs on its loop: a stall too), plus
+//  LPM_OUTAGE_SLACK_MS for frames on their way. Prints what it found (one
+//  line). -1 when the simulator has no completed blackout for it.
+#define LPM_OUTAGE_SLACK_MS 300
+int lpm_outage_bounds(json_t *stats, const char *name, const char *simlpar, int64_t *low,
+                      int64_t *high);
+
 #endif

@@ -4,12 +4,16 @@
     (ingest + planner on the same zloop, run in the test thread).
 
     Case 1: 2 partitions direct to P10-B, 2 through P10-A: all verified, the
-    measured outage near the injected blackout, one Migrate per hop and the
-    systems never above their limit (hmcsim's own record, /sim/stats).
+    measured outage the blackout hmcsim timed, one Migrate per hop, the
+    systems never above their limit (hmcsim's own record, /sim/stats) and
+    the starts paced, one per planner tick.
     Case 2: one partition with RMC inactive is blocked with the readiness
     message while the others verify.
 
-    Every wait has a deadline; the loop is driven by a zloop timer. */
+    Every wait has a deadline; the loop is driven by a zloop timer. Nothing
+    is timed against a fixed window: the outage against the stop hmcsim
+    measured, the pacing against the ticks the loop really ran (a loaded
+    machine delays and bunches them). */
 #define _XOPEN_SOURCE 700
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,13 +38,19 @@
 #include "harness.h"
 #include "hmc_xml.h"
 #include "ingest.h"
+#include "lpm_fixture.h"
 #include "planner.h"
+
+#include <sqlite3.h>
 
 #define LPARS 4
 #define BLACKOUT_MS 300
 #define RUN_TIMEOUT_MS 120000
 #define PASSWORD "s3cret"
 #define SETTLE_MS 3000
+#define TICK_MS 50                  // the planner's tick
+#define STARTS_PER_S 10             // with TICK_MS: one start per tick
+#define SAMPLE_MS 10                // how often the test looks at the moves started
 
 typedef struct {
     it_env_t env;
@@ -55,6 +65,9 @@ typedef struct {
     bool done;
     int64_t facts_at;               // when every agent's facts were stored
     const char *plan_text;
+    sqlite3 *watch;                 // read-only view of the collector's database
+    int started;                    // moves started at the last sample
+    int most_started;               // most moves started between two samples
 } fixture_t;
 
 static const char *S_SERIALS[] = {"21C48F0", "21C48FA", "21C48FB"};
@@ -120,11 +133,14 @@ static void s_start_world(fixture_t *f, int rmc_inactive)
                                   "    agent_spool = %s/%s-spool\n    agent_pid_file = %s/%s.pid\n",
                                   name, i == rmc_inactive ? "inactive" : "active", lpar, env->dir,
                                   name, env->dir, name);
+        //  No periodic identity probe: the agent runs it on its loop, so one
+        //  in a move window is a stall of a command's length, which on a
+        //  loaded machine outgrows the blackout. lpm-post probes anyway.
         char extra[2048];
         snprintf(extra, sizeof extra,
                  "    platform = aix\n    bin_dir = %s/bin\n    etc_root = %s\n"
                  "    proc_root = %s/proc\n    heartbeat = 100ms\n    metrics_interval = 5s\n"
-                 "    identity_interval = 1s\n    facts_interval = 1h\n    pid_file = %s/%s.pid\n",
+                 "    identity_interval = 1h\n    facts_interval = 1h\n    pid_file = %s/%s.pid\n",
                  lpar, lpar, lpar, env->dir, name);
         it_start_agent(env, name, extra);
     }
@@ -155,6 +171,7 @@ static int s_teardown(void **state)
     fixture_t *f = *state;
     planner_destroy(&f->planner);
     ingest_destroy(&f->ingest);
+    sqlite3_close(f->watch);
     if (f->sim > 0)
         it_stop(&f->env, f->sim, SIGTERM, 10000);
     it_teardown(&f->env);
@@ -182,9 +199,10 @@ static void s_start_collector(fixture_t *f, ingest_options_t *io, char *cert_sec
     hmc.options.password = PASSWORD;
     hmc.options.ca_file = f->cert;
     hmc.options.timeout_ms = 10000;
-    planner_options_t po = {.hmcs = &hmc, .hmc_count = 1, .tick_ms = 50, .window_ms = 60000,
-                            .verify_timeout_ms = 10000, .job_timeout_ms = 60000,
-                            .inventory_ms = 200, .starts_per_s = 10};
+    planner_options_t po = {.hmcs = &hmc, .hmc_count = 1, .tick_ms = TICK_MS,
+                            .window_ms = 60000, .verify_timeout_ms = 10000,
+                            .job_timeout_ms = 60000, .inventory_ms = 200,
+                            .starts_per_s = STARTS_PER_S};
     f->planner = planner_new(f->ingest, &po, err, sizeof err);
     if (!f->planner)
         fail_msg("planner_new: %s", err);
@@ -246,6 +264,35 @@ static int s_on_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  The pacing as it happened: moves started so far, most of them between two
+//  samples. A sample runs on the loop between two of its iterations, every
+//  SAMPLE_MS, so between two samples the planner ticked once at most, also
+//  when a late loop fires its overdue ticks back to back (each iteration
+//  runs every overdue timer once: then this one, five times finer, is
+//  overdue too).
+static int s_on_sample(zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    fixture_t *f = arg;
+    if (f->plan_id <= 0)
+        return 0;
+    sqlite3_stmt *stmt = NULL;
+    int started = -1;
+    if (sqlite3_prepare_v2(f->watch, "SELECT count(*) FROM moves WHERE plan_id = ?"
+                           " AND started_ms > 0", -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_bind_int64(stmt, 1, f->plan_id) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        started = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (started < 0)
+        return 0;
+    if (started - f->started > f->most_started)
+        f->most_started = started - f->started;
+    f->started = started;
+    return 0;
+}
+
 static size_t s_curl_write(char *data, size_t size, size_t n, void *arg)
 {
     char **buf = arg;
@@ -295,11 +342,15 @@ static void s_run(fixture_t *f, int rmc_inactive)
     s_start_collector(f, &io, secret, sizeof secret);
     f->plan_text = S_PLAN;
     f->deadline = clock_mono_ms() + RUN_TIMEOUT_MS;
+    assert_int_equal(sqlite3_open_v2(f->env.db, &f->watch, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(f->watch, 1000);
     zloop_t *loop = ingest_loop(f->ingest);
     int timer = zloop_timer(loop, 50, 0, s_on_timer, f);
-    assert_true(timer >= 0);
+    int sampler = zloop_timer(loop, SAMPLE_MS, 0, s_on_sample, f);
+    assert_true(timer >= 0 && sampler >= 0);
     zloop_start(loop);
     zloop_timer_end(loop, timer);
+    zloop_timer_end(loop, sampler);
     json_t *doc = planner_plan_json(f->planner, f->plan_id);
     assert_non_null(doc);
     char *text = json_dumps(doc, JSON_INDENT(2));
@@ -327,9 +378,16 @@ static void s_run(fixture_t *f, int rmc_inactive)
         else {
             if (strcmp(state, "verified") != 0)
                 fail_msg("%s is %s:\n%s", name, state, text);
-            int64_t outage = json_integer_value(json_object_get(m, "outage_ms"));
-            if (outage < BLACKOUT_MS - 150 || outage > BLACKOUT_MS + 150)
-                fail_msg("%s outage %lld ms:\n%s", name, (long long) outage, text);
+            //  The blackout as hmcsim timed it (longer than BLACKOUT_MS when
+            //  the machine is loaded), not the setting.
+            int64_t outage = json_integer_value(json_object_get(m, "outage_ms")), low, high;
+            char simlpar[320];
+            it_path(&f->env, simlpar, sizeof simlpar, name);
+            assert_int_equal(lpm_outage_bounds(stats, name, simlpar, &low, &high), 0);
+            assert_true(low >= BLACKOUT_MS - 50);
+            if (outage < low || outage > high)
+                fail_msg("%s outage %lld ms, want %lld..%lld:\n%s", name, (long long) outage,
+                         (long long) low, (long long) high, text);
             json_t *checks = json_object_get(m, "checks");
             assert_int_equal(json_array_size(checks), (size_t) hops);
         }
@@ -346,14 +404,15 @@ static void s_run(fixture_t *f, int rmc_inactive)
         }
         assert_true(found);
     }
-    //  Paced: 10 starts a second with a 50 ms tick is one hop per tick, so no
-    //  two moves started in the same millisecond.
-    for (size_t i = 0; i < LPARS; i++) {
-        int64_t a = json_integer_value(json_object_get(json_array_get(moves, i), "started_ms"));
-        for (size_t j = i + 1; a && j < LPARS; j++)
-            if (a == json_integer_value(json_object_get(json_array_get(moves, j), "started_ms")))
-                fail_msg("moves %zu and %zu started in the same tick:\n%s", i, j, text);
-    }
+    //  Paced: 10 starts a second with a 50 ms tick is one start per tick. The
+    //  two direct moves are ready in the same tick (2 per system allowed):
+    //  unpaced, both would start in it. Timestamps cannot tell (a late loop
+    //  runs its overdue ticks in the same millisecond); the samples can.
+    fprintf(stderr, "moves started: %d, at most %d between two samples\n", f->started,
+            f->most_started);
+    assert_int_equal(f->started, rmc_inactive ? LPARS - 1 : LPARS);
+    if (f->most_started > 1)
+        fail_msg("%d moves started in one planner tick:\n%s", f->most_started, text);
     json_t *systems = json_object_get(stats, "systems");
     assert_int_equal(json_array_size(systems), 3);
     for (size_t j = 0; j < json_array_size(systems); j++)

@@ -15,10 +15,15 @@
 
     Fault injection: when DIR/state/fault/CMD.out, .err or .exit exists, CMD
     prints .out on stdout and .err on stderr and exits with .exit (default 1
-    when there is no .out, else 0), after sleeping .sleep seconds if present. */
+    when there is no .out, else 0), after sleeping .sleep seconds if present.
+
+    Every call appends "CMD START_MS END_MS EXIT" (wall clock; START when the
+    process was created) to DIR/state/calls.log: tests see how long the
+    agent waited for its commands. */
 #include "simstate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -28,6 +33,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <signal.h>
+#include <sys/prctl.h>
+#endif
 
 #define S_EXIT_USAGE 1                // AIX commands exit 1 on bad flags
 #define S_EXIT_STATE 2                // the simulator's own state is broken
@@ -1019,11 +1028,98 @@ static int s_self_usage(void)
     return S_EXIT_STATE;
 }
 
+//  A test's agent runs these commands in groups of their own, with a fixed
+//  environment: if the agent is killed (or its test aborts) while one sleeps
+//  on an injected .sleep fault, nothing else would end it.
+static void s_die_with_parent(void)
+{
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    //  The parent died before prctl: adopted by init already.
+    if (getppid() == 1)
+        _exit(S_EXIT_STATE);
+#endif
+}
+
+static int64_t s_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_wall_ms(void)
+{
+    return s_ms(CLOCK_REALTIME);
+}
+
+//  When this process was created by the agent's spawn (wall clock, to the
+//  10 ms of /proc): the exec and the sanitizer runtime's start-up before
+//  main are part of the agent's wait. Now when unknown.
+static int64_t s_created_ms(void)
+{
+    int64_t now = s_wall_ms();
+#ifdef __linux__
+    char text[1024];
+    FILE *file = fopen("/proc/self/stat", "r");
+    size_t got = file ? fread(text, 1, sizeof text - 1, file) : 0;
+    if (file)
+        fclose(file);
+    text[got] = '\0';
+    //  Field 22, start time in clock ticks since boot, after the "(comm)".
+    char *close = strrchr(text, ')');
+    unsigned long long ticks;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (close && hz > 0
+        && sscanf(close + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
+                  " %*d %*d %*d %llu", &ticks) == 1) {
+        int64_t age = s_ms(CLOCK_BOOTTIME) - (int64_t) (ticks * 1000 / (unsigned long long) hz);
+        if (age >= 0)
+            return now - age;
+    }
+#endif
+    return now;
+}
+
+//  Under the sanitizers, LeakSanitizer's scan at exit costs a call more than
+//  the command itself (0.2 s on a loaded 2-core machine), and an agent waits
+//  for its identity probe on its loop, a stall that ends up in the outage a
+//  test measures. The agent runs commands with a fixed environment, so only
+//  this default turns it off; test_fakeaix's ASAN_OPTIONS still override it.
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "detect_leaks=0";
+}
+
+//  One line to state/calls.log, in one write (O_APPEND keeps concurrent
+//  calls' lines whole). A failure to log is not the command's failure.
+static void s_log_call(const char *state, const char *prog, int64_t start, int rc)
+{
+    char path[S_PATH_MAX], line[SIM_NAME_MAX + 96];
+    int n = snprintf(path, sizeof path, "%s/calls.log", state);
+    if (n < 0 || (size_t) n >= sizeof path)
+        return;
+    n = snprintf(line, sizeof line, "%s %" PRId64 " %" PRId64 " %d\n", prog, start, s_wall_ms(),
+                 rc);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || n < 0 || (size_t) n >= sizeof line) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    ssize_t written = write(fd, line, (size_t) n);
+    (void) written;
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
+    s_die_with_parent();
+    int64_t start = s_created_ms();
     if (argc < 1)
         return S_EXIT_STATE;
-    char self[S_PATH_MAX], dir[S_PATH_MAX], state[S_PATH_MAX];
+    char self[S_PATH_MAX], dir[S_PATH_MAX], state[S_PATH_MAX], cmd[S_PATH_MAX];
     snprintf(self, sizeof self, "%s", argv[0]);
     snprintf(dir, sizeof dir, "%s", argv[0]);
     const char *prog = basename(self);
@@ -1031,9 +1127,10 @@ int main(int argc, char **argv)
     if (strcmp(prog, "ferry-fakeaix") == 0) {
         if (argc < 4 || strcmp(argv[1], "--state") != 0)
             return s_self_usage();
-        char cmd[S_PATH_MAX];
         snprintf(cmd, sizeof cmd, "%s", argv[3]);
-        rc = s_dispatch(basename(cmd), argv[2], argc - 3, argv + 3);
+        snprintf(state, sizeof state, "%s", argv[2]);
+        prog = basename(cmd);
+        rc = s_dispatch(prog, state, argc - 3, argv + 3);
     } else {
         int n = snprintf(state, sizeof state, "%s/../state", dirname(dir));
         if (n < 0 || (size_t) n >= sizeof state)
@@ -1041,6 +1138,7 @@ int main(int argc, char **argv)
         rc = s_dispatch(prog, state, argc, argv);
     }
     if (fflush(stdout) != 0)
-        return S_EXIT_STATE;
+        rc = S_EXIT_STATE;
+    s_log_call(state, prog, start, rc);
     return rc;
 }

@@ -167,6 +167,7 @@ struct hs_job {
     int64_t completed_ms;       // TimeCompleted (0 = not yet)
     int64_t blackout_start_ms;  // agent stopped (0 = never)
     int64_t blackout_end_ms;    // agent resumed
+    int64_t resumed_ms;         // the resumed agent answered lpm-post (0 = never)
     char *result;               // owned: HSCL message (COMPLETED_WITH_ERROR) or info
     char *exception;            // owned: ResponseException (FAILED_BEFORE_COMPLETION)
     pid_t stopped_pid;          // agent stopped by this job, 0 when none

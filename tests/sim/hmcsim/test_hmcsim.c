@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -103,12 +104,24 @@ static char *s_read_file(const char *path)
     return text;
 }
 
+//  Fork a child that dies with this test (PR_SET_PDEATHSIG) even when an
+//  abort or ctest's timeout skips the teardown. Forks from the main thread:
+//  the signal follows the thread that forked.
+static pid_t s_fork(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+        _exit(126);
+    return pid;
+}
+
 //  Run argv to completion (stdout/stderr to DIR/run.log). Exit code, -1 on failure.
 static int s_run(fixture_t *fx, char *const argv[])
 {
     char log[128];
     snprintf(log, sizeof log, "%s/run.log", fx->dir);
-    pid_t pid = fork();
+    pid_t pid = s_fork();
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
@@ -267,7 +280,7 @@ static void s_start(fixture_t *fx, const char *settings, const char *extra)
              "%s",
              port_file, fx->dir, fx->dir, fx->dir, fx->dir, settings ? settings : "", extra);
     s_write_file(conf, text, 0600);
-    fx->sim = fork();
+    fx->sim = s_fork();
     if (fx->sim == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
@@ -333,7 +346,7 @@ static void s_agent(fixture_t *fx)
     fx->notify = notify_bind(spool, err, sizeof err);
     if (!fx->notify)
         fail_msg("notify_bind: %s", err);
-    fx->agent = fork();
+    fx->agent = s_fork();
     if (fx->agent == 0) {
         execl("/bin/sleep", "sleep", "600", (char *) NULL);
         _exit(127);
