@@ -175,6 +175,59 @@ static void test_silent_agent(void **state)
     json_decref(stats);
 }
 
+//  (h) lpar02's agent is killed before the plan: its facts stay stored, but
+//  with no message from it within readiness/agent_stale the move is blocked
+//  before any request reaches the HMC, naming when it last reported; the
+//  others move, and the plan ends done_with_failures.
+#define DEAD_AGENT_STALE_MS 4000     // 4 heartbeats: a live agent on a loaded machine stays within it
+static int s_setup_dead_agent(void **state)
+{
+    lpm_options_t opts = {
+        .partitions = 3,
+        .collector_extra = "readiness\n    agent_stale = 4s\n",
+    };
+    *state = lpm_setup(&opts);
+    return 0;
+}
+
+static void test_dead_agent(void **state)
+{
+    lpm_fixture_t *f = *state;
+    assert_int_not_equal(it_stop(&f->env, f->agents[1], SIGKILL, 10000), -1);
+    f->agents[1] = 0;
+    //  Wait (deadline, not a sleep) until the collector's own record of the
+    //  agent's last message is older than the staleness limit.
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT CAST(strftime('%%s','now') AS INTEGER) * 1000 - last_seen_ms > %d"
+             " FROM agents WHERE hostname = 'lpar02'",
+             DEAD_AGENT_STALE_MS + 1000);
+    assert_int_equal(it_wait_db(&f->env, sql, 1, 30000), 1);
+
+    int64_t id = lpm_submit_plan(f, "dead agent", 2000);
+    lpm_start_plan(f, id);
+    int64_t final = lpm_wait_final(f, id, FINAL_MS);
+    s_summary(f, id);
+    if (final != 3)
+        lpm_show_plan(f, id);
+    assert_int_equal(final, 3);
+    s_expect(f, id, "lpar02", "blocked", "lpm.agent_reporting");
+    s_expect(f, id, "lpar02", "blocked", "the ferry-agent of lpar02 last reported at");
+    s_expect(f, id, "lpar01", "verified", NULL);
+    s_expect(f, id, "lpar03", "verified", NULL);
+    char sql_state[128];
+    snprintf(sql_state, sizeof sql_state,
+             "SELECT state = 'done_with_failures' FROM plans WHERE id = %" PRId64, id);
+    assert_int_equal(it_wait_db(&f->env, sql_state, 1, 10000), 1);
+
+    json_t *stats = lpm_stop_hmcsim_stats(f);
+    assert_int_equal(s_stat(stats, "lpar02", "validate_submissions"), 0);
+    assert_int_equal(s_stat(stats, "lpar02", "migrate_submissions"), 0);
+    assert_string_equal(s_stat_str(stats, "lpar02", "system"), "P8-OLD");
+    assert_int_equal(s_stat(stats, "lpar01", "migrate_submissions"), 1);
+    json_decref(stats);
+}
+
 //  A global fault section, four partitions (two direct, two via staging).
 static int s_setup_global(void **state, const char *fault)
 {
@@ -275,6 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_partition_faults, s_setup_partition_faults, s_teardown),
         cmocka_unit_test_setup_teardown(test_silent_agent, s_setup_silent_agent, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dead_agent, s_setup_dead_agent, s_teardown),
         cmocka_unit_test_setup_teardown(test_session_expiry, s_setup_session, s_teardown),
         cmocka_unit_test_setup_teardown(test_http_errors, s_setup_http_errors, s_teardown),
         cmocka_unit_test_setup_teardown(test_slow_answers, s_setup_slow, s_teardown),
