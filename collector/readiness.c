@@ -203,7 +203,7 @@ static void s_agent_reporting(const readiness_lpm_input_t *in, readiness_report_
     int64_t age = in->now_ms - in->agent_last_seen_ms;
     if (age <= limit)          // a negative age: the clock stepped back; the message is recent
         return;
-    char at[32], age_text[64];
+    char at[48], age_text[64];     // at: room for "<19 digits> ms since the epoch"
     s_local_time(in->agent_last_seen_ms, in->now_ms, at, sizeof at);
     s_age_text(age, limit, age_text, sizeof age_text);
     snprintf(ev, sizeof ev, "last message at %lld ms, now %lld ms, age %lld ms, agent_stale_ms=%lld",

@@ -19,9 +19,10 @@ static void s_expect(const char *word, const char *const known[], const char *wa
 {
     const char *got = suggest_closest(word, known);
     if (want == NULL && got != NULL)
-        fail_msg("'%s': suggested '%s', want none", word, got);
+        fail_msg("'%s': suggested '%s', want none", word ? word : "(null)", got);
     if (want != NULL && (got == NULL || strcmp(got, want) != 0))
-        fail_msg("'%s': suggested '%s', want '%s'", word, got ? got : "(none)", want);
+        fail_msg("'%s': suggested '%s', want '%s'", word ? word : "(null)", got ? got : "(none)",
+                 want);
 }
 
 static void test_typos(void **state)
