@@ -30,69 +30,9 @@ rate=${RATE:-0}
 connect_wait=${CONNECT_WAIT:-$(( agents / 40 > 120 ? agents / 40 : 120 ))}
 ack_wait=${ACK_WAIT:-60}
 
-for tool in ferry-collector ferry-loadgen ferry-sink; do
-  [[ -x $bin/$tool ]] || { echo "ingest.sh: $bin/$tool is missing (build first)" >&2; exit 2; }
-done
-command -v sqlite3 >/dev/null || { echo "ingest.sh: sqlite3 is needed" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench.XXXXXX")
-pids=()
-
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ ${KEEP:-0} == 1 ]]; then
-    echo "work directory kept: $work" >&2
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Children still to stop on exit; reaped ones leave the list (their pid may be reused).
-forget() {
-  local p keep=()
-  for p in "${pids[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
-
-say() { echo "ingest: $*" >&2; }
-die() { echo "ingest: $*" >&2; exit 1; }
-
-# One TCP connection per agent on the receiving side.
-ulimit -n "$(ulimit -Hn)"
-
-# Poll LOG until PID reports its endpoint; print it.
-wait_listening() {
-  local log=$1 pid=$2 deadline=$((SECONDS + 120))
-  until grep -q 'listening on tcp://' "$log" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$(basename "$log" .log) exited before listening"; }
-    (( SECONDS < deadline )) || die "$(basename "$log" .log) did not listen within 120 s"
-    sleep 0.05
-  done
-  grep -o -m1 'listening on tcp://[^ ]*' "$log" | sed 's/^listening on //'
-}
-
-# SIGTERM PID and wait for it, SIGKILL after 60 s.
-stop_proc() {
-  local pid=$1 deadline=$((SECONDS + 60))
-  kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( SECONDS >= deadline )); then
-      say "pid $pid ignored SIGTERM for 60 s: killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.05
-  done
-  wait "$pid" 2>/dev/null || true
-  forget "$pid"
-}
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_start ingest ferry-bench ferry-collector ferry-loadgen ferry-sink
 
 # Largest VmRSS of PID, in kB, written to FILE until PID exits or we stop it.
 sample_rss() {

@@ -32,67 +32,9 @@ rounds=${ROUNDS:-5}
 window=${WINDOW:-$(( 16000 / agents > 2 ? 16000 / agents : 2 ))}
 resend_ms=${RESEND_MS:-20}
 
-for tool in ferry-collector ferry-loadgen; do
-  [[ -x $bin/$tool ]] || { echo "poison.sh: $bin/$tool is missing (build first)" >&2; exit 2; }
-done
-command -v sqlite3 >/dev/null || { echo "poison.sh: sqlite3 is needed" >&2; exit 2; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-poison.XXXXXX")
-pids=()
-
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ ${KEEP:-0} == 1 ]]; then
-    echo "work directory kept: $work" >&2
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-forget() {
-  local p keep=()
-  for p in "${pids[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
-
-say() { echo "poison: $*" >&2; }
-die() { echo "poison: $*" >&2; exit 1; }
-
-ulimit -n "$(ulimit -Hn)"
-
-# Poll LOG until PID reports its endpoint; print it.
-wait_listening() {
-  local log=$1 pid=$2 deadline=$((SECONDS + 120))
-  until grep -q 'listening on tcp://' "$log" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$(basename "$log" .log) exited before listening"; }
-    (( SECONDS < deadline )) || die "$(basename "$log" .log) did not listen within 120 s"
-    sleep 0.05
-  done
-  grep -o -m1 'listening on tcp://[^ ]*' "$log" | sed 's/^listening on //'
-}
-
-# SIGTERM PID and wait for it, SIGKILL after 60 s.
-stop_proc() {
-  local pid=$1 deadline=$((SECONDS + 60))
-  kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
-    if (( SECONDS >= deadline )); then
-      say "pid $pid ignored SIGTERM for 60 s: killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.05
-  done
-  wait "$pid" 2>/dev/null || true
-  forget "$pid"
-}
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bench_start poison ferry-bench-poison ferry-collector ferry-loadgen
 
 # FIELD of the line starting with TAG in FILE.
 field() { sed -n "s/^$2 .* $3=\([0-9.]*\).*/\1/p" "$1" | tail -1; }

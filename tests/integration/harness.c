@@ -435,3 +435,34 @@ uint64_t it_agent_logged_next_seq(it_env_t *env, const char *name)
     fclose(file);
     return next;
 }
+
+int it_env_setup(void **state)
+{
+    it_env_t *env = calloc(1, sizeof *env);
+    if (!env)
+        abort();
+    it_setup(env);
+    *state = env;
+    return 0;
+}
+
+int it_env_teardown(void **state)
+{
+    it_teardown(*state);
+    free(*state);
+    *state = NULL;
+    return 0;
+}
+
+void it_loadgen_keys(it_env_t *env, int count)
+{
+    char keys[320], n[16];
+    it_path(env, keys, sizeof keys, "loadgen-keys");
+    snprintf(n, sizeof n, "%d", count);
+    char *argv[] = { "ferry-loadgen", "keys", "--count", n, "--out", keys, "--allowed",
+                     env->allowed, NULL };
+    if (it_run(env, "loadgen-keys", 60000, argv) != 0) {
+        fprintf(stderr, "harness: ferry-loadgen keys failed, see %s/loadgen-keys.log\n", env->dir);
+        abort();
+    }
+}

@@ -45,6 +45,16 @@ int it_free_port(void);
 //  port. Aborts the test on failure.
 void it_setup(it_env_t *env);
 
+//  cmocka setup / teardown of a test whose state is a bare it_env_t: it_setup
+//  into a new env (*state, owned by the test until it_env_teardown), and
+//  it_teardown then free.
+int it_env_setup(void **state);
+int it_env_teardown(void **state);
+
+//  ferry-loadgen keys: COUNT simulated agents in DIR/loadgen-keys, allowed by
+//  the collector. Aborts the test on failure.
+void it_loadgen_keys(it_env_t *env, int count);
+
 //  SIGKILL the process group of whatever still runs, reap it, remove the
 //  temp dir (unless FERRY_KEEP_TEST_DIR is set, for post-mortems).
 void it_teardown(it_env_t *env);

@@ -19,21 +19,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static int s_setup(void **state)
-{
-    it_env_t *env = calloc(1, sizeof *env);
-    it_setup(env);
-    *state = env;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    it_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 static void s_log(it_env_t *env, const char *name, char *out, size_t size)
 {
     snprintf(out, size, "%s/%s.log", env->dir, name);
@@ -401,14 +386,14 @@ static void test_ferryctl_submit_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_version_and_usage, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_keygen_modes, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_agent_refuses_open_spool, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_agent_refuses_open_key, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_config_values, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ferryctl_token_mode, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ferryctl_unmeasured, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_ferryctl_submit_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_version_and_usage, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_keygen_modes, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_refuses_open_spool, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_refuses_open_key, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_config_values, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_ferryctl_token_mode, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_ferryctl_unmeasured, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_ferryctl_submit_refused, it_env_setup, it_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,21 +19,6 @@
 
 #define AGENTS 4
 
-static int s_setup(void **state)
-{
-    it_env_t *env = calloc(1, sizeof *env);
-    it_setup(env);
-    *state = env;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    it_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 static void s_name(char *out, size_t size, int i) { snprintf(out, size, "agent%d", i); }
 
 static int64_t s_metrics(it_env_t *env)
@@ -195,9 +180,9 @@ static void test_agent_sigkill(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_collector_sigkill, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_collector_away, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_agent_sigkill, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_collector_sigkill, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_collector_away, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_sigkill, it_env_setup, it_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

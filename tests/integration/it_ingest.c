@@ -15,32 +15,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static int s_setup(void **state)
-{
-    it_env_t *env = calloc(1, sizeof *env);
-    it_setup(env);
-    *state = env;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    it_teardown(*state);
-    free(*state);
-    return 0;
-}
-
-//  ferry-loadgen keys: COUNT simulated agents, allowed by the collector.
-static void s_loadgen_keys(it_env_t *env, int count)
-{
-    char keys[320], n[16];
-    it_path(env, keys, sizeof keys, "loadgen-keys");
-    snprintf(n, sizeof n, "%d", count);
-    char *argv[] = { "ferry-loadgen", "keys", "--count", n, "--out", keys, "--allowed",
-                     env->allowed, NULL };
-    assert_int_equal(it_run(env, "loadgen-keys", 60000, argv), 0);
-}
-
 //  Run ferry-loadgen MODE; in the background when pid_p is not NULL (returns 0).
 static int s_loadgen(it_env_t *env, const char *log, const char *mode, int first, int agents,
                      int messages, pid_t *pid_p)
@@ -70,7 +44,7 @@ static void test_twenty_agents_exactly_once(void **state)
 {
     it_env_t *env = *state;
     const int agents = 20, messages = 500;
-    s_loadgen_keys(env, agents);
+    it_loadgen_keys(env, agents);
     it_start_collector(env, NULL);
     assert_int_equal(s_loadgen(env, "loadgen", "run", 0, agents, messages, NULL), 0);
     assert_int_equal(it_db_int(env, "SELECT count(*) FROM agents"), agents);
@@ -97,7 +71,7 @@ static void test_twenty_agents_exactly_once(void **state)
 static void test_metrics_retention(void **state)
 {
     it_env_t *env = *state;
-    s_loadgen_keys(env, 2);
+    it_loadgen_keys(env, 2);
     it_start_collector(env, "    metrics_keep = 2s\n    seen_flush = 100ms\n");
     assert_int_equal(s_loadgen(env, "loadgen", "run", 0, 2, 50, NULL), 0);
     assert_true(it_db_int(env, "SELECT count(*) FROM metric_samples") > 0);
@@ -137,7 +111,7 @@ static void test_unknown_agent_refused(void **state)
 static void test_garbage_counted_and_dropped(void **state)
 {
     it_env_t *env = *state;
-    s_loadgen_keys(env, 6);
+    it_loadgen_keys(env, 6);
     it_start_collector(env, "    seen_flush = 100ms\n");
     //  Agent 0 sends every kind of bad frame, then valid data on the same
     //  connection; agents 1..5 send good traffic at the same time.
@@ -158,10 +132,10 @@ static void test_garbage_counted_and_dropped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_twenty_agents_exactly_once, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_metrics_retention, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_agent_refused, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_counted_and_dropped, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_twenty_agents_exactly_once, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_retention, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_agent_refused, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_counted_and_dropped, it_env_setup, it_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,32 +24,6 @@
 #define S_GOOD_AGENTS 5          // loadgen keys 1..5; key 0 is the poison agent
 #define S_POISON_HOST "loadgen-000000"
 
-static int s_setup(void **state)
-{
-    it_env_t *env = calloc(1, sizeof *env);
-    it_setup(env);
-    *state = env;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    it_teardown(*state);
-    free(*state);
-    return 0;
-}
-
-//  ferry-loadgen keys: COUNT simulated agents, allowed by the collector.
-static void s_loadgen_keys(it_env_t *env, int count)
-{
-    char keys[320], n[16];
-    it_path(env, keys, sizeof keys, "loadgen-keys");
-    snprintf(n, sizeof n, "%d", count);
-    char *argv[] = { "ferry-loadgen", "keys", "--count", n, "--out", keys, "--allowed",
-                     env->allowed, NULL };
-    assert_int_equal(it_run(env, "loadgen-keys", 60000, argv), 0);
-}
-
 //  The good agents, at full rate for duration seconds, in the background.
 static pid_t s_good(it_env_t *env, const char *duration)
 {
@@ -131,7 +105,7 @@ static int64_t s_sql_int(it_env_t *env, const char *fmt, ...)
 static void test_poison_set_aside(void **state)
 {
     it_env_t *env = *state;
-    s_loadgen_keys(env, S_GOOD_AGENTS + 1);
+    it_loadgen_keys(env, S_GOOD_AGENTS + 1);
     it_start_collector(env, "    seen_flush = 100ms\n");
     pid_t good = s_good(env, "12");
     assert_true(it_wait_db(env, "SELECT count(*) FROM metric_samples", 1, 60000) >= 1);
@@ -207,7 +181,7 @@ static void test_poison_set_aside(void **state)
 static void test_poison_after_restart(void **state)
 {
     it_env_t *env = *state;
-    s_loadgen_keys(env, 1);
+    it_loadgen_keys(env, 1);
     it_start_collector(env, "    seen_flush = 100ms\n    bad_frame_log_period = 100ms\n");
     s_exited_ok(env, s_poison(env, "1"));
     int64_t first = s_logged(env, "poison", "POISON", "poison");
@@ -231,8 +205,8 @@ static void test_poison_after_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_poison_set_aside, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_poison_after_restart, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_poison_set_aside, it_env_setup, it_env_teardown),
+        cmocka_unit_test_setup_teardown(test_poison_after_restart, it_env_setup, it_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
