@@ -1,4 +1,4 @@
-/*  fuzz_hmc_xml — libFuzzer target for every parser of collector/hmc_xml.h
+/*  fuzz_hmc_xml — libFuzzer target for every parser of collector/hmc/hmc_xml.h
     and a round-trip property of its builders.
 
     Every input goes, as is, to each parser (systems, partitions, logon
@@ -8,9 +8,9 @@
     NUL bytes into user / password / parameter value: whatever the builders
     accept must parse back, through our own parsers, to exactly the same text.
 
-    clang -g -O1 -fsanitize=fuzzer,address,undefined -I collector \
+    clang -g -O1 -fsanitize=fuzzer,address,undefined -I collector/hmc \
         $(pkg-config --cflags libxml-2.0) tests/fuzz/fuzz_hmc_xml.c \
-        collector/hmc_xml.c $(pkg-config --libs libxml-2.0)
+        collector/hmc/hmc_xml.c $(pkg-config --libs libxml-2.0)
     Seeds: the XML files of tests/fixtures/hmc. */
 #include "hmc_xml.h"
 

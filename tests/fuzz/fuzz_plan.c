@@ -1,4 +1,4 @@
-/*  fuzz_plan — libFuzzer target for collector/plan.h: plan_parse on any
+/*  fuzz_plan — libFuzzer target for collector/plan/plan.h: plan_parse on any
     text, with and without an inventory, into any size of error buffer.
 
     Properties: a plan or a message, never both and never neither; the

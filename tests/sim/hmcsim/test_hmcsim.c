@@ -1364,7 +1364,7 @@ static void test_bad_config(void **state)
 }
 
 //  What the simulator serves parses with the collector's HMC client code
-//  (collector/hmc_xml.c) without a single warning.
+//  (collector/hmc/hmc_xml.c) without a single warning.
 static void test_client_parsers(void **state)
 {
     fixture_t *fx = *state;

@@ -135,7 +135,7 @@ static const char *const s_migrations[] = {
     "  partition TEXT NOT NULL,"
     "  route TEXT NOT NULL,"                    /* JSON array of target systems, staging first */
     "  hop INTEGER NOT NULL DEFAULT 0,"         /* index of the current hop in route */
-    "  state TEXT NOT NULL,"                    /* see collector/planner.h */
+    "  state TEXT NOT NULL,"                    /* see collector/plan/planner.h */
     "  job_id TEXT,"                            /* HMC job of the current step */
     "  job_op TEXT,"                            /* MigrateValidate | Migrate | MigrateRecover | MigrateAbort */
     "  submissions INTEGER NOT NULL DEFAULT 0," /* Migrate submissions of the current hop */

@@ -1,4 +1,4 @@
-/*  ferryctl — the operator CLI over the collector's HTTP API (collector/api.h).
+/*  ferryctl — the operator CLI over the collector's HTTP API (collector/http/api.h).
 
     ferryctl [--url URL] [--token-file FILE] [--json] COMMAND
       plan submit FILE | plan list | plan show ID | plan start ID |

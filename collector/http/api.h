@@ -25,7 +25,7 @@
 
     Mutating endpoints never write SQLite here: the planner owns the writes on
     the collector thread. They are forwarded as commands (below):
-      POST /api/v1/plans               body = a plan document (collector/plan.h);
+      POST /api/v1/plans               body = a plan document (collector/plan/plan.h);
                                        checked with plan_parse first (400 with
                                        every problem), forwarded normalised.
                                        201 + reply on success.

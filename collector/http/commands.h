@@ -1,6 +1,6 @@
 /*  commands — the collector-side end of the API's command channel: a REP
     socket on the collector loop that turns {"op": ...} requests from the
-    HTTP API (collector/api.h documents the protocol) into planner calls, so
+    HTTP API (collector/http/api.h documents the protocol) into planner calls, so
     every write happens on the collector thread. */
 #ifndef FERRY_COMMANDS_H
 #define FERRY_COMMANDS_H
