@@ -1,6 +1,9 @@
-/*  ingest — the collector's agent-facing loop: a CURVE ROUTER authenticated
-    by zauth against a directory of allowed agent certificates, decode and
-    validation of every frame, batched writes to the store, acks after commit.
+/*  ingest — the collector's agent-facing loop: a CURVE ROUTER whose peers are
+    admitted by agent_auth (ferry's own ZAP handler, not czmq's zauth) by
+    their public key, against the allowed agent certificates of a directory
+    that it keeps in memory (re-read on SIGHUP, or when an unknown key
+    arrives and the directory changed); decode and validation of every frame,
+    batched writes to the store, acks after commit.
     A message that decodes but cannot be stored is set aside alone (table
     `rejected`) and acked; the batch goes on without it.
 
@@ -35,7 +38,7 @@ typedef struct _ingest_t ingest_t;
 //  Fill opts with the documented defaults (strings point at static text).
 void ingest_options_defaults(ingest_options_t *opts);
 
-//  Open the store, load the certificates, start zauth and bind. opts borrowed
+//  Open the store, load the certificates, start agent_auth and bind. opts borrowed
 //  for the life of the object. NULL with a message in err on failure.
 ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen);
 
