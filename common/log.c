@@ -5,7 +5,6 @@
 #include <czmq.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 static bool s_verbose;
 
@@ -40,12 +39,6 @@ void log_debug(const char *fmt, ...)
 void log_info(const char *fmt, ...) { LOG_FORWARD(zsys_info); }
 void log_warn(const char *fmt, ...) { LOG_FORWARD(zsys_warning); }
 void log_error(const char *fmt, ...) { LOG_FORWARD(zsys_error); }
-
-void fatal(const char *fmt, ...)
-{
-    LOG_FORWARD(zsys_error);
-    exit(1);
-}
 
 bool log_ratelimit(int64_t *last_ms, int64_t now_ms, int64_t period_ms)
 {

@@ -18,9 +18,6 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-//  Print the message at error level and exit(1). For start-up failures only.
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
 //  Rate limiter: returns true when the caller may log now, i.e. when at least
 //  period_ms passed since *last_ms (which it then updates). *last_ms = 0 at start.
 bool log_ratelimit(int64_t *last_ms, int64_t now_ms, int64_t period_ms);
