@@ -31,12 +31,12 @@
 #include "spool.h"
 
 #include "clock.h"
+#include "errbuf.h"
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,19 +132,6 @@ typedef struct {
 
 // ---------------------------------------------------------------------------
 //  Small helpers
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void s_put_u32(uint8_t *p, uint32_t v)
 {
@@ -495,17 +482,17 @@ static int s_compact(spool_t *self, char *err, size_t errlen)
         recs = malloc(held * sizeof *recs);
         buf = malloc(IO_CHUNK);
         if (!recs || !buf) {
-            s_err(err, errlen, "spool: out of memory compacting %s", self->path);
+            errbuf_set(err, errlen, "spool: out of memory compacting %s", self->path);
             goto fail;
         }
     }
     tfd = open(self->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (tfd < 0) {
-        s_err(err, errlen, "spool: cannot create %s: %s", self->tmp_path, strerror(errno));
+        errbuf_set(err, errlen, "spool: cannot create %s: %s", self->tmp_path, strerror(errno));
         goto fail;
     }
     if (s_hdr_write(tfd, self->stream_id, self->acked_seq, self->next_seq) != 0) {
-        s_err(err, errlen, "spool: cannot write %s: %s", self->tmp_path, strerror(errno));
+        errbuf_set(err, errlen, "spool: cannot write %s: %s", self->tmp_path, strerror(errno));
         goto fail;
     }
     size_t i = self->head;
@@ -526,18 +513,18 @@ static int s_compact(spool_t *self, char *err, size_t errlen)
             i++;
         }
         if (s_copy_range(self->fd, start, tfd, out, end - start, buf) != 0) {
-            s_err(err, errlen, "spool: cannot copy records from %s to %s: %s", self->path,
+            errbuf_set(err, errlen, "spool: cannot copy records from %s to %s: %s", self->path,
                   self->tmp_path, strerror(errno));
             goto fail;
         }
         out += end - start;
     }
     if (fsync(tfd) != 0) {
-        s_err(err, errlen, "spool: fsync %s: %s", self->tmp_path, strerror(errno));
+        errbuf_set(err, errlen, "spool: fsync %s: %s", self->tmp_path, strerror(errno));
         goto fail;
     }
     if (rename(self->tmp_path, self->path) != 0) {
-        s_err(err, errlen, "spool: cannot rename %s to %s: %s", self->tmp_path, self->path,
+        errbuf_set(err, errlen, "spool: cannot rename %s to %s: %s", self->tmp_path, self->path,
               strerror(errno));
         goto fail;
     }
@@ -581,7 +568,7 @@ static int s_truncate_empty(spool_t *self, char *err, size_t errlen)
 {
     if (s_hdr_write(self->fd, self->stream_id, self->acked_seq, self->next_seq) != 0
         || fdatasync(self->fd) != 0 || ftruncate(self->fd, (off_t) HDR_SIZE) != 0) {
-        s_err(err, errlen, "spool: cannot truncate %s: %s", self->path, strerror(errno));
+        errbuf_set(err, errlen, "spool: cannot truncate %s: %s", self->path, strerror(errno));
         return -1;
     }
     self->hdr_acked_seq = self->acked_seq;
@@ -699,7 +686,7 @@ static int s_scan(spool_t *self, uint64_t size, char *err, size_t errlen)
 
     r.buf = malloc(IO_CHUNK);
     if (!r.buf) {
-        s_err(err, errlen, "spool: out of memory reading %s", self->path);
+        errbuf_set(err, errlen, "spool: out of memory reading %s", self->path);
         goto fail;
     }
     while (off < size) {
@@ -735,7 +722,7 @@ static int s_scan(spool_t *self, uint64_t size, char *err, size_t errlen)
         }
         if (rh.seq > self->acked_seq
             && s_index_push(self, rh.seq, off, rh.len, rh.cls) != 0) {
-            s_err(err, errlen, "spool: out of memory indexing %s", self->path);
+            errbuf_set(err, errlen, "spool: out of memory indexing %s", self->path);
             goto fail;
         }
         prev_seq = rh.seq;
@@ -748,7 +735,7 @@ static int s_scan(spool_t *self, uint64_t size, char *err, size_t errlen)
                  " bytes, kept %zu records (%zu unacked)",
                  self->path, off, bad, size - off, kept, self->nrecs - self->head);
         if (ftruncate(self->fd, (off_t) off) != 0 || fdatasync(self->fd) != 0) {
-            s_err(err, errlen, "spool: cannot cut the damaged tail of %s: %s", self->path,
+            errbuf_set(err, errlen, "spool: cannot cut the damaged tail of %s: %s", self->path,
                   strerror(errno));
             goto fail;
         }
@@ -761,7 +748,7 @@ static int s_scan(spool_t *self, uint64_t size, char *err, size_t errlen)
     return 0;
 
 io_fail:
-    s_err(err, errlen, "spool: cannot read %s: %s", self->path, strerror(errno));
+    errbuf_set(err, errlen, "spool: cannot read %s: %s", self->path, strerror(errno));
 fail:
     free(r.buf);
     return -1;
@@ -772,11 +759,11 @@ static int s_recover(spool_t *self, char *err, size_t errlen)
 {
     struct stat st;
     if (fstat(self->fd, &st) != 0) {
-        s_err(err, errlen, "spool: cannot stat %s: %s", self->path, strerror(errno));
+        errbuf_set(err, errlen, "spool: cannot stat %s: %s", self->path, strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        s_err(err, errlen, "spool: %s is not a regular file", self->path);
+        errbuf_set(err, errlen, "spool: %s is not a regular file", self->path);
         return -1;
     }
     uint64_t size = (uint64_t) st.st_size;
@@ -791,7 +778,7 @@ static int s_recover(spool_t *self, char *err, size_t errlen)
     else {
         ssize_t got = s_pread_full(self->fd, h, HDR_SIZE, 0);
         if (got != (ssize_t) HDR_SIZE) {
-            s_err(err, errlen, "spool: cannot read %s: %s", self->path,
+            errbuf_set(err, errlen, "spool: cannot read %s: %s", self->path,
                   got < 0 ? strerror(errno) : "short read");
             return -1;
         }
@@ -849,17 +836,17 @@ static int s_lock(spool_t *self, char *err, size_t errlen)
 {
     char *lock_path = s_join(self->dir, SPOOL_LOCK_FILE);
     if (!lock_path) {
-        s_err(err, errlen, "spool: out of memory");
+        errbuf_set(err, errlen, "spool: out of memory");
         return -1;
     }
     self->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (self->lock_fd < 0) {
-        s_err(err, errlen, "spool: cannot open %s: %s", lock_path, strerror(errno));
+        errbuf_set(err, errlen, "spool: cannot open %s: %s", lock_path, strerror(errno));
         free(lock_path);
         return -1;
     }
     if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        s_err(err, errlen, "spool: %s is in use by another process (another ferry-agent with"
+        errbuf_set(err, errlen, "spool: %s is in use by another process (another ferry-agent with"
               " the same spool_dir?)", self->dir);
         free(lock_path);
         return -1;
@@ -874,20 +861,20 @@ spool_t *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen)
     struct stat st;
 
     if (!dir || !*dir) {
-        s_err(err, errlen, "spool: no directory given");
+        errbuf_set(err, errlen, "spool: no directory given");
         return NULL;
     }
     if (max_bytes < MIN_MAX_BYTES) {
-        s_err(err, errlen, "spool: max_bytes %zu is too small (minimum %u)", max_bytes,
+        errbuf_set(err, errlen, "spool: max_bytes %zu is too small (minimum %u)", max_bytes,
               MIN_MAX_BYTES);
         return NULL;
     }
     if (stat(dir, &st) != 0) {
-        s_err(err, errlen, "spool: directory %s: %s", dir, strerror(errno));
+        errbuf_set(err, errlen, "spool: directory %s: %s", dir, strerror(errno));
         return NULL;
     }
     if (!S_ISDIR(st.st_mode)) {
-        s_err(err, errlen, "spool: %s is not a directory", dir);
+        errbuf_set(err, errlen, "spool: %s is not a directory", dir);
         return NULL;
     }
     self = calloc(1, sizeof *self);
@@ -915,7 +902,7 @@ spool_t *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen)
     self->fd = open(self->path, O_RDWR | O_CLOEXEC);
     if (self->fd < 0) {
         if (errno != ENOENT) {
-            s_err(err, errlen, "spool: cannot open %s: %s", self->path, strerror(errno));
+            errbuf_set(err, errlen, "spool: cannot open %s: %s", self->path, strerror(errno));
             goto fail;
         }
         if (s_start_fresh(self, err, errlen) != 0)
@@ -931,7 +918,7 @@ spool_t *spool_open(const char *dir, size_t max_bytes, char *err, size_t errlen)
     return self;
 
 oom:
-    s_err(err, errlen, "spool: out of memory");
+    errbuf_set(err, errlen, "spool: out of memory");
 fail:
     if (self)
         s_free(self);
@@ -973,28 +960,28 @@ int spool_append(spool_t *self, uint64_t seq, spool_class_t cls, const uint8_t *
                  size_t size, char *err, size_t errlen)
 {
     if (!self || self->fd < 0) {
-        s_err(err, errlen, "spool: not open");
+        errbuf_set(err, errlen, "spool: not open");
         return -1;
     }
     if (!data || size == 0) {
-        s_err(err, errlen, "spool: empty record (seq %" PRIu64 ")", seq);
+        errbuf_set(err, errlen, "spool: empty record (seq %" PRIu64 ")", seq);
         return -1;
     }
     if (!s_class_valid((unsigned) cls)) {
-        s_err(err, errlen, "spool: invalid record class %d (seq %" PRIu64 ")", (int) cls, seq);
+        errbuf_set(err, errlen, "spool: invalid record class %d (seq %" PRIu64 ")", (int) cls, seq);
         return -1;
     }
     if (seq != self->next_seq) {
-        s_err(err, errlen, "spool: append of seq %" PRIu64 ", expected %" PRIu64, seq,
+        errbuf_set(err, errlen, "spool: append of seq %" PRIu64 ", expected %" PRIu64, seq,
               self->next_seq);
         return -1;
     }
     if (seq > SEQ_MAX) {
-        s_err(err, errlen, "spool: seq %" PRIu64 " is past the last usable seq", seq);
+        errbuf_set(err, errlen, "spool: seq %" PRIu64 " is past the last usable seq", seq);
         return -1;
     }
     if (size > UINT32_MAX || HDR_SIZE + s_rec_bytes((uint32_t) size) > self->max_bytes) {
-        s_err(err, errlen, "spool: record of %zu bytes (seq %" PRIu64 ") does not fit in a "
+        errbuf_set(err, errlen, "spool: record of %zu bytes (seq %" PRIu64 ") does not fit in a "
               "spool of %zu bytes", size, seq, self->max_bytes);
         return -1;
     }
@@ -1018,15 +1005,15 @@ int spool_append(spool_t *self, uint64_t seq, spool_class_t cls, const uint8_t *
     s_rechdr_encode(h, seq, (uint8_t) cls, data, len);
     if (s_pwrite_all(self->fd, h, REC_SIZE, off) != 0
         || s_pwrite_all(self->fd, data, len, off + REC_SIZE) != 0) {
-        s_err(err, errlen, "spool: cannot write to %s: %s", self->path, strerror(errno));
+        errbuf_set(err, errlen, "spool: cannot write to %s: %s", self->path, strerror(errno));
         goto undo;
     }
     if (cls == SPOOL_CLASS_EVENT && fdatasync(self->fd) != 0) {
-        s_err(err, errlen, "spool: fdatasync %s: %s", self->path, strerror(errno));
+        errbuf_set(err, errlen, "spool: fdatasync %s: %s", self->path, strerror(errno));
         goto undo;
     }
     if (s_index_push(self, seq, off, len, (uint8_t) cls) != 0) {
-        s_err(err, errlen, "spool: out of memory");
+        errbuf_set(err, errlen, "spool: out of memory");
         goto undo;
     }
     self->file_bytes = off + need;

@@ -29,6 +29,7 @@
 
 #include <czmq.h>
 
+#include "errbuf.h"
 #include "keys.h"
 #include "log.h"
 #include "plan.h"
@@ -58,19 +59,6 @@ typedef struct {
     size_t len;
     bool too_large;                 // more than API_MAX_BODY arrived: 413
 } s_request_t;
-
-static void s_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 // ------------------------------------------------------------------ replies
 
@@ -142,12 +130,12 @@ static int s_read_token(api_t *self, const char *path, char *err, size_t errlen)
 {
     char why[256] = "";
     if (keys_check_private(path, why, sizeof why) != 0) {
-        s_errf(err, errlen, "API token file: %s", why);
+        errbuf_set(err, errlen, "API token file: %s", why);
         return -1;
     }
     FILE *file = fopen(path, "r");
     if (!file) {
-        s_errf(err, errlen, "API token file %s: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "API token file %s: %s", path, strerror(errno));
         return -1;
     }
     char line[S_TOKEN_MAX + 2] = "";
@@ -160,12 +148,12 @@ static int s_read_token(api_t *self, const char *path, char *err, size_t errlen)
         len--;
     if (!whole && len > S_TOKEN_MAX) {
         explicit_bzero(line, sizeof line);
-        s_errf(err, errlen, "API token file %s: the token is longer than %d characters", path,
+        errbuf_set(err, errlen, "API token file %s: the token is longer than %d characters", path,
                S_TOKEN_MAX);
         return -1;
     }
     if (len == 0) {
-        s_errf(err, errlen, "API token file %s: the first line is empty", path);
+        errbuf_set(err, errlen, "API token file %s: the first line is empty", path);
         return -1;
     }
     memcpy(self->token, line, len);
@@ -182,7 +170,7 @@ static sqlite3 *s_db_open(const api_t *self, char *err, size_t errlen)
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(self->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
         != SQLITE_OK) {
-        s_errf(err, errlen, "database %s: %s", self->db_path,
+        errbuf_set(err, errlen, "database %s: %s", self->db_path,
                db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
@@ -247,7 +235,7 @@ static json_t *s_query(sqlite3 *db, const char *sql, int64_t id, const char *con
     sqlite3_finalize(stmt);
     return rows;
 fail:
-    s_errf(err, errlen, "database: %s", sqlite3_errmsg(db));
+    errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(db));
     sqlite3_finalize(stmt);
     json_decref(rows);
     return NULL;
@@ -367,7 +355,7 @@ static json_t *s_command(api_t *self, const json_t *request, unsigned *status, c
     json_t *reply = NULL;
     if (!text) {
         *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        s_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_lock(&self->cmd_lock);
@@ -375,7 +363,7 @@ static json_t *s_command(api_t *self, const json_t *request, unsigned *status, c
         self->cmd = zsock_new(ZMQ_REQ);
         if (!self->cmd) {
             *status = MHD_HTTP_SERVICE_UNAVAILABLE;
-            s_errf(err, errlen, "cannot create the command socket");
+            errbuf_set(err, errlen, "cannot create the command socket");
             goto done;
         }
         zsock_set_linger(self->cmd, 0);
@@ -383,7 +371,7 @@ static json_t *s_command(api_t *self, const json_t *request, unsigned *status, c
         zsock_set_rcvtimeo(self->cmd, self->command_timeout_ms);
         if (zsock_connect(self->cmd, "%s", self->command_endpoint) != 0) {
             *status = MHD_HTTP_SERVICE_UNAVAILABLE;
-            s_errf(err, errlen, "cannot connect to the collector at %s: %s",
+            errbuf_set(err, errlen, "cannot connect to the collector at %s: %s",
                    self->command_endpoint, zmq_strerror(zmq_errno()));
             s_cmd_drop(self);
             goto done;
@@ -391,7 +379,7 @@ static json_t *s_command(api_t *self, const json_t *request, unsigned *status, c
     }
     if (zstr_send(self->cmd, text) != 0) {
         *status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        s_errf(err, errlen, "the collector does not take commands (%s)", zmq_strerror(zmq_errno()));
+        errbuf_set(err, errlen, "the collector does not take commands (%s)", zmq_strerror(zmq_errno()));
         s_cmd_drop(self);
         goto done;
     }
@@ -399,7 +387,7 @@ static json_t *s_command(api_t *self, const json_t *request, unsigned *status, c
     if (!answer) {
         //  REQ is now stuck waiting for a reply: start over with a new socket.
         *status = MHD_HTTP_GATEWAY_TIMEOUT;
-        s_errf(err, errlen, "the collector did not answer within %d ms", self->command_timeout_ms);
+        errbuf_set(err, errlen, "the collector did not answer within %d ms", self->command_timeout_ms);
         s_cmd_drop(self);
         goto done;
     }
@@ -408,7 +396,7 @@ static json_t *s_command(api_t *self, const json_t *request, unsigned *status, c
         json_decref(reply);
         reply = NULL;
         *status = MHD_HTTP_BAD_GATEWAY;
-        s_errf(err, errlen, "the collector sent an unreadable reply");
+        errbuf_set(err, errlen, "the collector sent an unreadable reply");
     }
 done:
     pthread_mutex_unlock(&self->cmd_lock);
@@ -636,16 +624,16 @@ api_t *api_new(const api_options_t *opts, char *err, size_t errlen)
     api_t *self = NULL;
     struct addrinfo *ai = NULL;
     if (!opts || !opts->db_path || !opts->token_file) {
-        s_errf(err, errlen, "api: the database path and the token file are required");
+        errbuf_set(err, errlen, "api: the database path and the token file are required");
         return NULL;
     }
     if (opts->port < 0 || opts->port > 65535) {
-        s_errf(err, errlen, "api: port %d out of range 0..65535", opts->port);
+        errbuf_set(err, errlen, "api: port %d out of range 0..65535", opts->port);
         return NULL;
     }
     self = calloc(1, sizeof *self);
     if (!self) {
-        s_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&self->cmd_lock, NULL);
@@ -655,7 +643,7 @@ api_t *api_new(const api_options_t *opts, char *err, size_t errlen)
     self->command_timeout_ms =
         opts->command_timeout_ms > 0 ? opts->command_timeout_ms : S_DEFAULT_COMMAND_TIMEOUT_MS;
     if (!self->db_path || !self->command_endpoint) {
-        s_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
     if (s_read_token(self, opts->token_file, err, errlen) != 0)
@@ -666,12 +654,12 @@ api_t *api_new(const api_options_t *opts, char *err, size_t errlen)
                              .ai_flags = AI_PASSIVE};
     int gai = getaddrinfo(host, NULL, &hints, &ai);
     if (gai != 0 || !ai) {
-        s_errf(err, errlen, "api: bind address %s: %s", host, gai_strerror(gai));
+        errbuf_set(err, errlen, "api: bind address %s: %s", host, gai_strerror(gai));
         goto fail;
     }
     if (!s_is_loopback(ai->ai_addr)) {
         if (!opts->allow_remote) {
-            s_errf(err, errlen,
+            errbuf_set(err, errlen,
                    "api: refusing to serve on non-loopback address %s: the API has no TLS yet; "
                    "bind 127.0.0.1 (and tunnel) or set allow_remote on a trusted network",
                    host);
@@ -703,7 +691,7 @@ api_t *api_new(const api_options_t *opts, char *err, size_t errlen)
         (unsigned) S_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned) S_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     if (!self->daemon) {
-        s_errf(err, errlen, "api: cannot listen on %s port %d: %s", host, opts->port,
+        errbuf_set(err, errlen, "api: cannot listen on %s port %d: %s", host, opts->port,
                errno ? strerror(errno) : "libmicrohttpd refused to start");
         goto fail;
     }

@@ -2,6 +2,7 @@
 #include "planner.h"
 
 #include "clock.h"
+#include "errbuf.h"
 #include "hmc_worker.h"
 #include "log.h"
 #include "plan.h"
@@ -166,15 +167,6 @@ static bool s_in(const char *state, const char *const *list, size_t n)
 }
 #define s_final(st) s_in((st), S_FINAL, sizeof S_FINAL / sizeof S_FINAL[0])
 #define s_active(st) s_in((st), S_ACTIVE, sizeof S_ACTIVE / sizeof S_ACTIVE[0])
-
-static void s_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void s_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 //  ---------------------------------------------------------------- SQLite
 
@@ -1408,7 +1400,7 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
         goto db_fail;
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        s_err(err, errlen, "no plan %" PRId64, id);
+        errbuf_set(err, errlen, "no plan %" PRId64, id);
         goto fail;
     }
     p = calloc(1, sizeof *p);
@@ -1426,7 +1418,7 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
     if (!p->plan)
         goto fail;
     if (!p->hmc) {
-        s_err(err, errlen, "plan %s names HMC %s, not configured", p->plan->name, hmc);
+        errbuf_set(err, errlen, "plan %s names HMC %s, not configured", p->plan->name, hmc);
         goto fail;
     }
     if (sqlite3_prepare_v2(self->db,
@@ -1495,7 +1487,7 @@ static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
     sqlite3_finalize(st);
     return 0;
 db_fail:
-    s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+    errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
 fail:
     sqlite3_finalize(st);
     if (p)
@@ -1520,7 +1512,7 @@ static int s_load_all(planner_t *self, char *err, size_t errlen)
                            " ('blocked', 'failed', 'verified', 'validated', 'aborted')"
                            " UNION SELECT id FROM plans WHERE state = 'ready'", -1, &st, NULL)
         != SQLITE_OK) {
-        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
         return -1;
     }
     int64_t ids[1024];
@@ -1540,7 +1532,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
 {
     planner_t *self = calloc(1, sizeof *self);
     if (!self) {
-        s_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     self->ingest = ingest;
@@ -1577,20 +1569,20 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     if (self->load.counts)
         zhashx_set_destructor(self->load.counts, s_free_item);
     if (!self->plans || !self->moves || !self->replies || !self->load.counts || !self->deferred) {
-        s_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
     zlistx_set_destructor(self->plans, s_plan_free);
     zlistx_set_destructor(self->moves, s_move_free);
     zlistx_set_destructor(self->replies, (zlistx_destructor_fn *) hmc_request_destroy);
     if (opts->hmc_count > S_MAX_HMCS) {
-        s_err(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, S_MAX_HMCS);
+        errbuf_set(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, S_MAX_HMCS);
         goto fail;
     }
     for (size_t i = 0; i < opts->hmc_count; i++) {
         s_hmc_t *h = calloc(1, sizeof *h);
         if (!h) {
-            s_err(err, errlen, "out of memory");
+            errbuf_set(err, errlen, "out of memory");
             goto fail;
         }
         self->hmcs[self->hmc_count++] = h;
@@ -1607,12 +1599,12 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
             queues &= h->queue[q] != NULL;
         }
         if (!h->partition_index || !queues) {
-            s_err(err, errlen, "out of memory");
+            errbuf_set(err, errlen, "out of memory");
             goto fail;
         }
         int sessions = opts->hmcs[i].sessions > 0 ? opts->hmcs[i].sessions : 4;
         if (sessions > S_MAX_SESSIONS) {
-            s_err(err, errlen, "HMC %s: %d sessions, at most %d", h->name, sessions, S_MAX_SESSIONS);
+            errbuf_set(err, errlen, "HMC %s: %d sessions, at most %d", h->name, sessions, S_MAX_SESSIONS);
             goto fail;
         }
         for (int w = 0; w < sessions; w++) {
@@ -1622,7 +1614,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
             h->worker_count++;
             h->refs[w] = (s_worker_ref_t) { self, h, (size_t) w };
             if (zloop_reader(self->loop, zactor_sock(h->workers[w]), s_on_reply, &h->refs[w]) != 0) {
-                s_err(err, errlen, "cannot watch the worker of HMC %s", h->name);
+                errbuf_set(err, errlen, "cannot watch the worker of HMC %s", h->name);
                 goto fail;
             }
         }
@@ -1631,7 +1623,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
         goto fail;
     self->tick_timer = zloop_timer(self->loop, (size_t) self->opts.tick_ms, 0, s_on_tick, self);
     if (self->tick_timer < 0) {
-        s_err(err, errlen, "cannot start the planner timer");
+        errbuf_set(err, errlen, "cannot start the planner timer");
         goto fail;
     }
     return self;
@@ -1697,7 +1689,7 @@ static plan_t *s_parse_checked(planner_t *self, const char *json, char *warning,
     json_error_t error;
     json_t *doc = json_loads(json, JSON_REJECT_DUPLICATES, &error);
     if (!doc) {
-        s_err(err, errlen, "not valid JSON: line %d column %d: %s", error.line, error.column,
+        errbuf_set(err, errlen, "not valid JSON: line %d column %d: %s", error.line, error.column,
               error.text);
         return NULL;
     }
@@ -1735,18 +1727,18 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
         return -1;
     if (s_db_busy(self)) {
         //  Only the loop thread calls this; a batch is open only inside its callbacks.
-        s_err(err, errlen, "database busy, try again");
+        errbuf_set(err, errlen, "database busy, try again");
         goto done;
     }
     doc = plan_to_json(plan);
     text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (!text) {
-        s_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto done;
     }
     int64_t now = clock_wall_ms();
     if (store_begin(self->store) != 0) {
-        s_err(err, errlen, "database: %s", store_error(self->store));
+        errbuf_set(err, errlen, "database: %s", store_error(self->store));
         goto done;
     }
     sqlite3_stmt *st = NULL;
@@ -1787,7 +1779,7 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
     sqlite3_finalize(st);
     st = NULL;
     if (store_commit(self->store) != 0) {
-        s_err(err, errlen, "database: %s", store_error(self->store));
+        errbuf_set(err, errlen, "database: %s", store_error(self->store));
         id = -1;
         goto done;
     }
@@ -1797,9 +1789,9 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
     goto done;
 db_fail:
     if (sqlite3_extended_errcode(self->db) == SQLITE_CONSTRAINT_UNIQUE)
-        s_err(err, errlen, "a plan named %s exists already", plan->name);
+        errbuf_set(err, errlen, "a plan named %s exists already", plan->name);
     else
-        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
     sqlite3_finalize(st);
     store_rollback(self->store);
     id = -1;
@@ -1815,19 +1807,19 @@ static int s_transition(planner_t *self, int64_t plan_id, const char *const *fro
 {
     s_plan_t *p = s_plan_find(self, plan_id);
     if (!p) {
-        s_err(err, errlen, "no plan %" PRId64 " is loaded", plan_id);
+        errbuf_set(err, errlen, "no plan %" PRId64 " is loaded", plan_id);
         return -1;
     }
     if (!s_in(p->state, from, nfrom)) {
-        s_err(err, errlen, "plan %s is %s: cannot %s it", p->plan->name, p->state, action);
+        errbuf_set(err, errlen, "plan %s is %s: cannot %s it", p->plan->name, p->state, action);
         return -1;
     }
     if (s_db_busy(self)) {
-        s_err(err, errlen, "database busy, try again");
+        errbuf_set(err, errlen, "database busy, try again");
         return -1;
     }
     if (s_plan_set(self, p, to) != 0) {
-        s_err(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
         return -1;
     }
     s_audit(self, action, p->plan->name, to, NULL);

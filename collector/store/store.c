@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errbuf.h"
 #include "log.h"
 #include "metrics_batch.h"
 
@@ -380,19 +381,6 @@ static void s_metrics_discard(store_t *self)
         metrics_batch_clear(self->metrics);
 }
 
-//  Format a message into the caller's err buffer (which may be NULL).
-static void s_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 //  The transaction may have ended under us: SQLite rolls back by itself on
 //  some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, ...).
 static void s_check_tx(store_t *self)
@@ -569,7 +557,7 @@ static int s_migrate_step(sqlite3 *db, int version, char *err, size_t errlen)
     return 0;
 
 fail:
-    s_errf(err, errlen, "migrate to schema %d: %s", version, msg ? msg : sqlite3_errmsg(db));
+    errbuf_set(err, errlen, "migrate to schema %d: %s", version, msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     if (!sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -764,14 +752,14 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
 {
     store_t *self = calloc(1, sizeof *self);
     if (!self) {
-        s_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     self->opts = opts ? *opts : (store_options_t) {.sync_full = true, .metrics_keep_ms = 0};
     self->agents = zhashx_new();
     self->agents_by_id = zhashx_new();
     if (!self->agents || !self->agents_by_id) {
-        s_errf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
     //  Keys point into the items: not copied, not freed separately.
@@ -787,7 +775,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL)
         != SQLITE_OK) {
-        s_errf(err, errlen, "open %s: %s", path,
+        errbuf_set(err, errlen, "open %s: %s", path,
                self->db ? sqlite3_errmsg(self->db) : "out of memory");
         goto fail;
     }
@@ -797,11 +785,11 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
     //  Refuse a newer database before changing anything in it.
     int version = 0;
     if (s_user_version(self->db, &version) != 0) {
-        s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
     if (version > STORE_SCHEMA_VERSION) {
-        s_errf(err, errlen,
+        errbuf_set(err, errlen,
                "database schema %d is newer than this ferry-collector (%d): upgrade ferry",
                version, STORE_SCHEMA_VERSION);
         goto fail;
@@ -813,16 +801,16 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
     //  the page size it has.
     if (version == 0 && sqlite3_exec(self->db, "PRAGMA page_size = 32768", NULL, NULL, NULL)
                             != SQLITE_OK) {
-        s_errf(err, errlen, "%s: page size: %s", path, sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "%s: page size: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
     char mode[32] = "";
     if (s_pragma(self->db, "PRAGMA journal_mode = WAL", mode, sizeof mode) != 0) {
-        s_errf(err, errlen, "%s: WAL mode: %s", path, sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "%s: WAL mode: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
     if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
-        s_errf(err, errlen, "%s: cannot use WAL mode (journal mode is %s)", path, mode);
+        errbuf_set(err, errlen, "%s: cannot use WAL mode (journal mode is %s)", path, mode);
         goto fail;
     }
     //  A 32 MiB page cache keeps the index pages of many agents hot.
@@ -837,7 +825,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
     char setup[256];
     char page_size[32] = "";
     if (s_pragma(self->db, "PRAGMA page_size", page_size, sizeof page_size) != 0) {
-        s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
     long long bytes_per_page = strtoll(page_size, NULL, 10);
@@ -847,7 +835,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
              2 * S_WAL_REWIND_BYTES);
     if (sqlite3_exec(self->db, sync, NULL, NULL, NULL) != SQLITE_OK
         || sqlite3_exec(self->db, setup, NULL, NULL, NULL) != SQLITE_OK) {
-        s_errf(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "%s: %s", path, sqlite3_errmsg(self->db));
         goto fail;
     }
     self->metrics = metrics_batch_new();
@@ -856,7 +844,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
                                       SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                       s_sql_metrics_chunk, NULL, NULL, NULL)
                != SQLITE_OK) {
-        s_errf(err, errlen, "%s: out of memory", path);
+        errbuf_set(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     if (s_migrate(self->db, err, errlen) != 0)
@@ -867,7 +855,7 @@ store_t *store_open(const char *path, const store_options_t *opts, char *err, si
         if (sqlite3_prepare_v3(self->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &self->stmt[i], NULL)
             != SQLITE_OK) {
-            s_errf(err, errlen, "prepare \"%.60s\": %s", s_sql[i], sqlite3_errmsg(self->db));
+            errbuf_set(err, errlen, "prepare \"%.60s\": %s", s_sql[i], sqlite3_errmsg(self->db));
             goto fail;
         }
     }
