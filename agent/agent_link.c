@@ -234,7 +234,7 @@ static int s_on_dealer(zloop_t *loop, zsock_t *reader, void *arg)
             s_on_ack(self, env->ack->seq);
         else if (self->opts->handler)
             self->opts->handler(env, self->opts->handler_arg);
-        codec_free(env);
+        codec_free(&env);
     }
     s_pump(self);
     return 0;

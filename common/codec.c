@@ -323,10 +323,12 @@ bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size
     return true;
 }
 
-void codec_free(Ferry__Envelope *env)
+void codec_free(Ferry__Envelope **env_p)
 {
-    if (env)
-        ferry__envelope__free_unpacked(env, NULL);
+    if (env_p && *env_p) {
+        ferry__envelope__free_unpacked(*env_p, NULL);
+        *env_p = NULL;
+    }
 }
 
 uint8_t *codec_encode(const Ferry__Envelope *env, size_t max_frame, size_t *size_p)

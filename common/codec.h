@@ -82,8 +82,9 @@ bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size
                           size_t max_frame, Ferry__Envelope **env_p, const uint8_t **body_p,
                           size_t *body_len_p);
 
-//  Free an Envelope returned by codec_decode; NULL is fine.
-void codec_free(Ferry__Envelope *env);
+//  Free the Envelope *env_p (from codec_decode, owned by the caller) and NULL
+//  *env_p; safe on NULL, on *env_p NULL, and twice.
+void codec_free(Ferry__Envelope **env_p);
 
 //  Encode env (borrowed). Returns a malloc'd buffer the caller frees, its size in
 //  *size_p; NULL with errno = EMSGSIZE when the frame would exceed max_frame.

@@ -83,7 +83,7 @@ static void s_round_trip(const Ferry__Envelope *env, codec_direction_t dir)
     if (size2 != size1 || memcmp(buf1, buf2, size1) != 0)
         s_fail("round trip is not stable");
     free(buf2);
-    codec_free(env2);
+    codec_free(&env2);
     free(buf1);
 }
 
@@ -126,7 +126,7 @@ static void s_fast_path(const uint8_t *data, size_t size)
     codec_status_t status = codec_decode(data, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_COLLECTOR,
                                          &full);
     if (!taken) {
-        codec_free(full);
+        codec_free(&full);
         return;
     }
     if (body < data || body + len > data + size)
@@ -149,7 +149,7 @@ static void s_fast_path(const uint8_t *data, size_t size)
         || (a->memory && !s_same_double(a->memory->real_free_mb, b->memory->real_free_mb))
         || (a->load && !s_same_double(a->load->avg1, b->load->avg1)))
         s_fail("fast path and full decoder disagree");
-    codec_free(full);
+    codec_free(&full);
 }
 
 static codec_status_t s_direction(const uint8_t *data, size_t size, codec_direction_t dir)
@@ -162,7 +162,7 @@ static codec_status_t s_direction(const uint8_t *data, size_t size, codec_direct
         expect = CODEC_ERR_EMPTY;
     if (small_status != expect)
         s_fail("small maximum frame changed more than the size check");
-    codec_free(small);
+    codec_free(&small);
     if (status == CODEC_OK) {
         if (!codec_body_allowed(env->body_case, dir)
             || strcmp(codec_body_name(env->body_case), "none") == 0)
@@ -170,7 +170,7 @@ static codec_status_t s_direction(const uint8_t *data, size_t size, codec_direct
         s_round_trip(env, dir);
         s_body_bytes(env, data, size);
     }
-    codec_free(env);
+    codec_free(&env);
     return status;
 }
 

@@ -773,7 +773,7 @@ static void s_agent_drain(run_t *r, agent_t *a)
         }
         if (env->body_case == FERRY__ENVELOPE__BODY_ACK)
             s_on_ack(r, a, env->ack->seq, clock_mono_us());
-        codec_free(env);
+        codec_free(&env);
     }
 }
 
@@ -1135,7 +1135,7 @@ static uint64_t s_garbage_wait_ack(void *sock, double wait_s)
             continue;
         if (env->body_case == FERRY__ENVELOPE__BODY_ACK && env->ack->seq > acked)
             acked = env->ack->seq;
-        codec_free(env);
+        codec_free(&env);
     }
     return acked;
 }
@@ -1251,7 +1251,7 @@ static uint64_t s_poison_acks(void *sock, uint64_t acked, uint64_t want, int wai
             continue;
         if (env->body_case == FERRY__ENVELOPE__BODY_ACK && env->ack->seq > acked)
             acked = env->ack->seq;
-        codec_free(env);
+        codec_free(&env);
     }
     return acked;
 }

@@ -42,7 +42,10 @@ static void test_round_trip(void **state)
     assert_true(env->sent_ms > 1600000000000);
     assert_int_equal(env->body_case, FERRY__ENVELOPE__BODY_METRICS);
     assert_true(env->metrics->cpu->user_pct == 12.5);
-    codec_free(env);
+    codec_free(&env);
+    assert_null(env);       // like every destructor: NULLs the pointer, safe twice
+    codec_free(&env);
+    codec_free(NULL);
     free(frame);
 }
 
@@ -70,7 +73,7 @@ static void test_wrong_direction(void **state)
     assert_int_equal(codec_decode(frame, size, CODEC_DEFAULT_MAX_FRAME, CODEC_TO_AGENT, &env),
                      CODEC_OK);
     assert_int_equal(env->ack->seq, 7);
-    codec_free(env);
+    codec_free(&env);
     free(frame);
 }
 
