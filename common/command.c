@@ -380,6 +380,7 @@ void command_result_free(command_result_t *result)
         return;
     free(result->out);
     free(result->err);
-    result->out = result->err = NULL;
-    result->out_len = result->err_len = 0;
+    //  The same "not run" state command_run begins with, so nothing left in
+    //  the struct can be mistaken for a command's outcome.
+    *result = (command_result_t) {.exit_code = -1};
 }

@@ -27,7 +27,10 @@ typedef struct {
 int command_run(char *const argv[], char *const extra_env[], int timeout_ms, size_t max_output,
               command_result_t *result, char *errbuf, size_t errlen);
 
-//  Free the buffers of a result; the struct itself is the caller's.
+//  Free the buffers of result (the struct itself is the caller's, usually on
+//  its stack, so there is no pointer to NULL) and reset it to the state
+//  command_run starts from (exit_code -1, nothing else set): the analogue of
+//  NULLing *self_p. Safe on NULL and twice.
 void command_result_free(command_result_t *result);
 
 #endif

@@ -100,9 +100,14 @@ static void test_echo(void **state)
     assert_string_equal(r.err, "");
     assert_int_equal(r.err_len, 0);
     command_result_free(&r);
+    //  Reset to "not run", like a destructor NULLing its pointer; safe twice and on NULL.
     assert_null(r.out);
     assert_null(r.err);
+    assert_int_equal(r.out_len, 0);
+    assert_int_equal(r.err_len, 0);
+    assert_int_equal(r.exit_code, -1);
     command_result_free(&r);
+    command_result_free(NULL);
 }
 
 static void test_exit_codes(void **state)
