@@ -39,6 +39,19 @@ void aix_warn(aix_warnings_t *w, const char *fmt, ...)
 
 // ---------------------------------------------------------------- lists
 
+//  Copy src into dst (size bytes) only when it fits, else -1 and dst is left
+//  alone: the one copy into a field in this file, so no value is ever cut.
+//  Where a pattern no longer than the field was checked first, -1 means the
+//  two disagree (a bug); callers then refuse the value as if it were odd.
+static int s_copy(char *dst, size_t size, const char *src)
+{
+    size_t len = strnlen(src, size);
+    if (len >= size)
+        return -1;
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
 //  Make room for entry number count + 1. Capacity is implied by count: it
 //  doubles whenever count reaches a power of two (>= 4), so no field is needed.
 static void *s_grow(void *array, size_t count, size_t elem)
@@ -64,16 +77,19 @@ bool aix_names_contains(const aix_names_t *list, const char *name)
     return false;
 }
 
-//  Append a copy of name (shorter than AIX_NAME_MAX, checked by the caller's pattern).
+//  Append a copy of name; -1 when the list is full, out of memory, or name
+//  does not fit AIX_NAME_MAX (the caller's pattern should have refused it).
 static int s_names_add(aix_names_t *list, const char *name)
 {
-    if (list->count >= AIX_LIST_MAX || strlen(name) >= AIX_NAME_MAX)
+    if (list->count >= AIX_LIST_MAX)
         return -1;
     char(*grown)[AIX_NAME_MAX] = s_grow(list->items, list->count, sizeof *grown);
     if (!grown)
         return -1;
     list->items = grown;
-    strcpy(list->items[list->count++], name);
+    if (s_copy(list->items[list->count], sizeof *grown, name) != 0)
+        return -1;
+    list->count++;
     return 0;
 }
 
@@ -122,16 +138,6 @@ static bool s_all(const char *text, size_t max, bool (*in_class)(char))
         if (!in_class(text[i]))
             return false;
     return true;
-}
-
-//  Copy src into dst only when it fits; -1 otherwise.
-static int s_copy(char *dst, size_t size, const char *src)
-{
-    size_t len = strnlen(src, size);
-    if (len >= size)
-        return -1;
-    memcpy(dst, src, len + 1);
-    return 0;
 }
 
 //  Decimal digits only, at most 18 of them (no overflow), value <= max.
@@ -369,11 +375,11 @@ static bool s_id_char(char c) { return s_alnum(c) || c == ',' || c == '.' || c =
 static int s_decode_systemid(const char *cmd, const char *value, aix_systemid_t *out,
                              aix_warnings_t *w)
 {
-    if (!s_all(value, AIX_VALUE_MAX - 1, s_id_char)) {
+    if (!s_all(value, sizeof out->systemid - 1, s_id_char)
+        || s_copy(out->systemid, sizeof out->systemid, value) != 0) {
         aix_warn(w, "%s: unexpected system id", cmd);
         return -1;
     }
-    strcpy(out->systemid, value);
     const char *rest = value + 4;
     if (strncmp(value, "IBM,", 4) != 0 || strlen(rest) != 9 || !s_all(rest, 9, s_alnum)) {
         aix_warn(w, "%s: system id %s is not IBM,<2-character prefix><7-character serial>", cmd,
@@ -422,11 +428,11 @@ int aix_parse_uname_u(const char *text, size_t len, aix_systemid_t *out, aix_war
 //  "IBM,8408-E8E": IBM, then type-model.
 static int s_model(const char *cmd, const char *value, char *model, aix_warnings_t *w)
 {
-    if (strncmp(value, "IBM,", 4) != 0 || !s_all(value, AIX_VALUE_MAX - 1, s_id_char)) {
+    if (strncmp(value, "IBM,", 4) != 0 || !s_all(value, AIX_VALUE_MAX - 1, s_id_char)
+        || s_copy(model, AIX_VALUE_MAX, value) != 0) {
         aix_warn(w, "%s: unexpected machine type-model", cmd);
         return -1;
     }
-    strcpy(model, value);
     return 0;
 }
 
@@ -455,11 +461,10 @@ int aix_parse_uname_f(const char *text, size_t len, char *id, aix_warnings_t *w)
     id[0] = '\0';
     if (s_single_line(text, len, "uname -f", value, w) != 0)
         return -1;
-    if (!s_all(value, 32, s_hex)) {
+    if (!s_all(value, 32, s_hex) || s_copy(id, AIX_VALUE_MAX, value) != 0) {
         aix_warn(w, "uname -f: expected a hex id");
         return -1;
     }
-    strcpy(id, value);
     return 0;
 }
 
@@ -510,11 +515,10 @@ int aix_parse_hostname(const char *text, size_t len, char *host, aix_warnings_t 
     host[0] = '\0';
     if (s_single_line(text, len, "hostname", value, w) != 0)
         return -1;
-    if (!name_valid(NAME_HOST, value)) {
+    if (!name_valid(NAME_HOST, value) || s_copy(host, AIX_HOST_MAX, value) != 0) {
         aix_warn(w, "hostname: not a valid host name");
         return -1;
     }
-    strcpy(host, value);
     return 0;
 }
 
@@ -534,9 +538,9 @@ static int s_oslevel_full(const char *value, aix_oslevel_t *out)
 {
     if (strlen(value) != 15 || value[4] != '-' || value[7] != '-' || value[10] != '-'
         || !s_digits(value, 4) || !s_digits(value + 5, 2) || !s_digits(value + 8, 2)
-        || !s_digits(value + 11, 4) || value[2] != '0' || value[3] != '0' || value[0] == '0')
+        || !s_digits(value + 11, 4) || value[2] != '0' || value[3] != '0' || value[0] == '0'
+        || s_copy(out->level, sizeof out->level, value) != 0)
         return -1;
-    strcpy(out->level, value);
     snprintf(out->version, sizeof out->version, "%c.%c", value[0], value[1]);
     out->tl = (value[5] - '0') * 10 + (value[6] - '0');
     out->sp = (value[8] - '0') * 10 + (value[9] - '0');
@@ -594,26 +598,24 @@ typedef struct {
     aix_warnings_t *w;    // where problems go
 } s_lspv_ctx_t;
 
-//  PVID column: 16 hex digits, or none (no PVID assigned) -> "".
-static int s_pvid(const char *token, char *pvid)
+//  PVID column: 16 hex digits, or none (no PVID assigned) -> "". pvid: size bytes.
+static int s_pvid(const char *token, char *pvid, size_t size)
 {
     if (strcmp(token, "none") == 0)
         return 0;
     if (strlen(token) != AIX_PVID_LEN || !s_all(token, AIX_PVID_LEN, s_hex))
         return -1;
-    strcpy(pvid, token);
-    return 0;
+    return s_copy(pvid, size, token);
 }
 
-//  VG column: None or none (in no VG, both spellings seen) -> "".
-static int s_pv_vg(const char *token, char *vg)
+//  VG column: None or none (in no VG, both spellings seen) -> "". vg: size bytes.
+static int s_pv_vg(const char *token, char *vg, size_t size)
 {
     if (strcmp(token, "None") == 0 || strcmp(token, "none") == 0)
         return 0;
     if (!name_valid(NAME_VG, token))
         return -1;
-    strcpy(vg, token);
-    return 0;
+    return s_copy(vg, size, token);
 }
 
 //  "hdisk0 00f6db0a6c7aece5 rootvg active"; a varied-off VG has no state column.
@@ -624,11 +626,12 @@ static int s_lspv_fn(void *ctx_, char *line, size_t number)
     size_t count = s_split(line, tokens, 4);
     aix_pv_t pv = {0};
     if (count < 3 || count > 4 || !name_valid(NAME_DISK, tokens[0])
-        || s_pvid(tokens[1], pv.pvid) != 0 || s_pv_vg(tokens[2], pv.vg) != 0) {
+        || s_pvid(tokens[1], pv.pvid, sizeof pv.pvid) != 0
+        || s_pv_vg(tokens[2], pv.vg, sizeof pv.vg) != 0
+        || s_copy(pv.name, sizeof pv.name, tokens[0]) != 0) {
         aix_warn(ctx->w, "lspv: line %zu not understood", number);
         return 0;
     }
-    strcpy(pv.name, tokens[0]);
     pv.active = count == 4 && (strcmp(tokens[3], "active") == 0
                                || strcmp(tokens[3], "concurrent") == 0);
     for (size_t i = 0; i < ctx->out->count; i++) {
@@ -783,15 +786,14 @@ static int s_lsvg_size(aix_lsvg_vg_t *out, const char *label, char *value)
 static int s_lsvg_text(aix_lsvg_vg_t *out, const char *label, const char *value)
 {
     if (strcmp(label, "VOLUME GROUP") == 0) {
-        if (!name_valid(NAME_VG, value))
+        if (!name_valid(NAME_VG, value) || s_copy(out->name, sizeof out->name, value) != 0)
             return -1;
-        strcpy(out->name, value);
         return 1;
     }
     if (strcmp(label, "VG STATE") == 0) {
-        if (!s_all(value, AIX_VALUE_MAX - 1, s_graph))
+        if (!s_all(value, sizeof out->state - 1, s_graph)
+            || s_copy(out->state, sizeof out->state, value) != 0)
             return -1;
-        strcpy(out->state, value);
         return 1;
     }
     return 0;
@@ -1095,11 +1097,11 @@ static int s_lssrc_fn(void *ctx_, char *line, size_t number)
     if (strcmp(tokens[0], "Subsystem") == 0)
         return 0;
     if (strcmp(tokens[0], ctx->subsystem) != 0 || count < 2 || count > 4
-        || !s_all(tokens[count - 1], AIX_VALUE_MAX - 1, s_lower)) {
+        || !s_all(tokens[count - 1], AIX_VALUE_MAX - 1, s_lower)
+        || s_copy(ctx->status, AIX_VALUE_MAX, tokens[count - 1]) != 0) {
         aix_warn(ctx->w, "lssrc -s %s: line %zu not understood", ctx->subsystem, number);
         return 0;
     }
-    strcpy(ctx->status, tokens[count - 1]);
     ctx->found = true;
     return 1;
 }
@@ -1159,11 +1161,11 @@ static int s_lslpp_fn(void *ctx_, char *line, size_t number)
     if (strcmp(s_trim(c1 + 1), ctx->fileset) != 0)
         return 0;
     char *level = s_trim(c2 + 1);
-    if (!s_fileset_level(level)) {
+    if (!s_fileset_level(level)
+        || s_copy(ctx->out->level, sizeof ctx->out->level, level) != 0) {
         aix_warn(ctx->w, "lslpp -Lc %s: bad level", ctx->fileset);
         return 0;
     }
-    strcpy(ctx->out->level, level);
     return 1;
 }
 
@@ -1234,11 +1236,10 @@ static void s_niminfo_set(s_niminfo_ctx_t *ctx, const char *key, char *value)
 {
     bool master = strcmp(key, "NIM_MASTER_HOSTNAME") == 0;
     bool ok = s_unquote(&value) == 0;
-    if (master && ok && name_valid(NAME_HOST, value))
-        strcpy(ctx->out->master, value);
-    else if (!master && ok && name_valid(NAME_NIM_OBJECT, value))
-        strcpy(ctx->out->name, value);
-    else
+    char *field = master ? ctx->out->master : ctx->out->name;
+    size_t size = master ? sizeof ctx->out->master : sizeof ctx->out->name;
+    if (!ok || !name_valid(master ? NAME_HOST : NAME_NIM_OBJECT, value)
+        || s_copy(field, size, value) != 0)
         aix_warn(ctx->w, "niminfo: bad %s value", key);
 }
 
