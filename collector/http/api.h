@@ -5,8 +5,9 @@
     otherwise 401 {"error": "..."}. Loopback only unless allow_remote (TLS
     comes later). Request bodies are limited to 1 MiB (413 above).
 
-    Read endpoints (each request opens its own read-only SQLite connection;
-    WAL lets it read while the collector thread writes):
+    Read endpoints (each request opens its own read-only connection with
+    store_reader_open, collector/store/store_read.h, whose named queries give
+    these shapes; WAL lets it read while the collector thread writes):
       GET  /api/v1/agents      [{id, key, hostname, platform, agent_version,
                                  boot_id, partition, serial, os_level,
                                  last_seen_ms, acked_seq}]
