@@ -7,6 +7,7 @@
 #include "log.h"
 #include "plan.h"
 #include "readiness.h"
+#include "readiness_input.h"
 #include "store.h"
 
 #include <czmq.h>
@@ -612,11 +613,12 @@ static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
         s_note(self, m, note, false);
         return false;
     }
-    readiness_lpm_input_t in = {
-        .partition = part, .source = source, .target = s_system_by_name(h, s_hop_target(m)),
+    readiness_input_t in = {
         .target_name = s_hop_target(m), .facts = facts, .agent_serial = observed ? obs.serial : NULL,
         .now_ms = clock_wall_ms(), .agent_last_seen_ms = observed ? obs.last_frame_ms : 0,
         .agent_stale_ms = stale};
+    readiness_hmc_view_t view;
+    readiness_input_from_hmc(&in, &view, part, source, s_system_by_name(h, s_hop_target(m)));
     readiness_report_t report;
     readiness_lpm(&in, &report);
     json_decref(facts);

@@ -28,9 +28,9 @@ static void s_add(readiness_report_t *r, const char *id, readiness_severity_t se
     va_end(ap);
 }
 
-static void s_partition_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
+static void s_partition_rules(const readiness_input_t *in, readiness_report_t *r)
 {
-    const hmc_partition_t *p = in->partition;
+    const readiness_partition_t *p = in->partition;
     char ev[192];
     snprintf(ev, sizeof ev, "PartitionState=%s", p->state);
     if (strcmp(p->state, "running") != 0)
@@ -54,9 +54,9 @@ static void s_partition_rules(const readiness_lpm_input_t *in, readiness_report_
               "%s is a VIOS or the management partition: those never move", p->name);
 }
 
-static void s_io_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
+static void s_io_rules(const readiness_input_t *in, readiness_report_t *r)
 {
-    const hmc_partition_t *p = in->partition;
+    const readiness_partition_t *p = in->partition;
     char ev[192];
     json_t *physical = json_object_get(json_object_get(in->facts, "adapters"), "physical");
     size_t from_agent = json_array_size(physical);
@@ -72,10 +72,10 @@ static void s_io_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
     }
 }
 
-static void s_target_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
+static void s_target_rules(const readiness_input_t *in, readiness_report_t *r)
 {
-    const hmc_partition_t *p = in->partition;
-    const hmc_system_t *t = in->target;
+    const readiness_partition_t *p = in->partition;
+    const readiness_system_t *t = in->target;
     char ev[192];
     if (!t) {
         s_add(r, "lpm.target_known", READINESS_BLOCKER, in->target_name,
@@ -111,10 +111,10 @@ static void s_target_rules(const readiness_lpm_input_t *in, readiness_report_t *
               t->proc_units_available, p->name, p->proc_units);
 }
 
-static void s_compat_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
+static void s_compat_rules(const readiness_input_t *in, readiness_report_t *r)
 {
-    const hmc_partition_t *p = in->partition;
-    const hmc_system_t *t = in->target;
+    const readiness_partition_t *p = in->partition;
+    const readiness_system_t *t = in->target;
     if (!t || !p->proc_compat_mode[0] || t->compat_mode_count == 0)
         return;
     bool found = strcmp(p->proc_compat_mode, "default") == 0;
@@ -124,7 +124,7 @@ static void s_compat_rules(const readiness_lpm_input_t *in, readiness_report_t *
         s_add(r, "lpm.compat_mode", READINESS_BLOCKER, p->proc_compat_mode,
               "target %s does not support processor compatibility mode %s of %s", t->name,
               p->proc_compat_mode, p->name);
-    const hmc_system_t *s = in->source;
+    const readiness_system_t *s = in->source;
     if (s && s->memory_region_mb > 0 && t->memory_region_mb > 0
         && s->memory_region_mb != t->memory_region_mb) {
         char ev[192];
@@ -136,7 +136,7 @@ static void s_compat_rules(const readiness_lpm_input_t *in, readiness_report_t *
     }
 }
 
-static void s_limit_rule(const hmc_system_t *sys, const char *role, readiness_report_t *r)
+static void s_limit_rule(const readiness_system_t *sys, const char *role, readiness_report_t *r)
 {
     if (!sys || sys->max_active_migrations < 0 || sys->active_migrations_in_progress < 0)
         return;
@@ -186,7 +186,7 @@ static void s_age_text(int64_t age, int64_t limit, char *out, size_t size)
 
 //  Stored facts outlive the agent: only a recent message says it is there
 //  to report the move (its serial, phases and outage) and verify it.
-static void s_agent_reporting(const readiness_lpm_input_t *in, readiness_report_t *r)
+static void s_agent_reporting(const readiness_input_t *in, readiness_report_t *r)
 {
     const char *name = in->partition->name;
     int64_t limit = in->agent_stale_ms > 0 ? in->agent_stale_ms : readiness_agent_stale_ms(0, 0);
@@ -214,7 +214,7 @@ static void s_agent_reporting(const readiness_lpm_input_t *in, readiness_report_
           " collector? Check its log, then plan the move again", name, at, age_text);
 }
 
-static void s_agent_rules(const readiness_lpm_input_t *in, readiness_report_t *r)
+static void s_agent_rules(const readiness_input_t *in, readiness_report_t *r)
 {
     if (!in->facts) {
         s_add(r, "lpm.agent_reporting", READINESS_BLOCKER, "no facts",
@@ -246,7 +246,7 @@ static void s_agent_rules(const readiness_lpm_input_t *in, readiness_report_t *r
     }
 }
 
-void readiness_lpm(const readiness_lpm_input_t *in, readiness_report_t *report)
+void readiness_lpm(const readiness_input_t *in, readiness_report_t *report)
 {
     memset(report, 0, sizeof *report);
     s_partition_rules(in, report);

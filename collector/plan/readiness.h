@@ -1,5 +1,10 @@
 /*  readiness — the checks a hop must pass before ferry asks the HMC to move
-    a partition. Pure: HMC inventory and agent facts in, findings out.
+    a partition. Pure: its own input in, findings out.
+
+    The input is readiness's own, not the HMC's XML types: the caller fills
+    it (readiness_input.h from HMC inventory, the planner from the agent), so
+    rules over other sources (the OS migration's: disks, oslevel, NIM) come
+    as more rule functions and fields, without touching HMC code.
 
     Each finding has a stable id (for reports and suppression later), a
     severity (a blocker stops that move; a warning is reported and the move
@@ -12,9 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hmc_xml.h"
-
 #define READINESS_MAX_FINDINGS 24
+#define READINESS_MAX_COMPAT_MODES 24   // processor compatibility modes a system lists
 
 typedef enum {
     READINESS_BLOCKER,      // the move must not start
@@ -33,10 +37,44 @@ typedef struct {
     size_t count;                     // entries used
 } readiness_report_t;
 
+//  The inputs' strings are borrowed and never NULL ("" when unknown);
+//  unknown numbers are -1.
+
+//  A partition as the HMC sees it: what the rules read of it.
 typedef struct {
-    const hmc_partition_t *partition; // the partition as the HMC sees it (borrowed)
-    const hmc_system_t *source;       // the system it is on now (borrowed, may be NULL)
-    const hmc_system_t *target;       // the system of this hop (borrowed, may be NULL: unknown name)
+    const char *name;                 // partition name, for messages
+    const char *state;                // "running", "not activated", "migrating running", ...
+    const char *type;                 // "AIX/Linux", "Virtual IO Server", ...
+    const char *rmc_state;            // RMC state: "active", ...
+    const char *migration_state;      // "Not_Migrating", ...; "" when the HMC does not say
+    const char *proc_compat_mode;     // current processor compatibility mode, "" unknown
+    bool is_mgmt_partition;           // the management partition (never moves)
+    int64_t memory_mb;                // current memory
+    double proc_units;                // current processing units (dedicated: processors)
+    int physical_io_slots;            // physical I/O slots assigned
+} readiness_partition_t;
+
+//  A managed system (source or target of a hop).
+typedef struct {
+    const char *uuid;                 // identity: source and target are the same system
+    const char *name;                 // system name, for messages
+    const char *state;                // "operating", "power off", ...
+    const char *serial;               // hardware serial, compared with the agent's
+    bool lpm_capable;                 // can receive active partition migrations
+    int max_active_migrations;        // concurrent active migrations allowed (0: no LPM)
+    int active_migrations_in_progress;// active migrations running now
+    int64_t memory_available_mb;      // memory free
+    int64_t memory_region_mb;         // memory region size (must match for LPM)
+    double proc_units_available;      // processor units free
+    size_t compat_mode_count;         // entries used in compat_modes
+    const char *compat_modes[READINESS_MAX_COMPAT_MODES]; // supported compatibility modes
+} readiness_system_t;
+
+//  Everything one hop's rules read.
+typedef struct {
+    const readiness_partition_t *partition; // the partition (borrowed)
+    const readiness_system_t *source; // the system it is on now (borrowed, may be NULL)
+    const readiness_system_t *target; // the hop's system (borrowed, may be NULL: unknown name)
     const char *target_name;          // the hop's target as the plan names it
     const json_t *facts;              // the agent's current facts (borrowed, NULL: no agent)
     const char *agent_serial;         // serial the agent reported last, fresher than facts
@@ -45,11 +83,13 @@ typedef struct {
     int64_t agent_last_seen_ms;       // wall clock of the agent's latest message, 0 = none known
     int64_t agent_stale_ms;           // a message older than this: the agent is not reporting
                                       // (<= 0: readiness_agent_stale_ms(0, 0), 30 s)
-} readiness_lpm_input_t;
+} readiness_input_t;
 
 //  Evaluate every LPM rule for one hop into report (overwritten). Pure: the
 //  time comes from in->now_ms (the message names local times, so TZ matters).
-void readiness_lpm(const readiness_lpm_input_t *in, readiness_report_t *report);
+//  One function per group of rules inside (partition, I/O, target, ...), so
+//  more groups, or another entry for another kind of move, read the same input.
+void readiness_lpm(const readiness_input_t *in, readiness_report_t *report);
 
 //  The agent_stale_ms for readiness/agent_stale: configured_ms when > 0, else
 //  three heartbeats of heartbeat_interval_ms, at least 5 s and at most 30 s

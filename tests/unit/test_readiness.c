@@ -16,53 +16,37 @@
 #define S_NOW_MS 1714646622000LL
 
 typedef struct {
-    hmc_partition_t partition;
-    hmc_system_t source, target;
+    readiness_partition_t partition;
+    readiness_system_t source, target;
     json_t *facts;
-    readiness_lpm_input_t in;
+    readiness_input_t in;
 } fixture_t;
 
-static void s_system(hmc_system_t *s, const char *uuid, const char *name, const char *serial)
+static void s_system(readiness_system_t *s, const char *uuid, const char *name, const char *serial)
 {
-    memset(s, 0, sizeof *s);
-    snprintf(s->uuid, sizeof s->uuid, "%s", uuid);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->serial, sizeof s->serial, "%s", serial);
-    snprintf(s->state, sizeof s->state, "operating");
-    s->lpm_capable = true;
-    s->max_active_migrations = 4;
-    s->active_migrations_in_progress = 0;
-    s->memory_available_mb = 65536;
-    s->memory_region_mb = 256;
-    s->proc_units_available = 8.0;
-    s->compat_mode_count = 2;
-    snprintf(s->compat_modes[0], sizeof s->compat_modes[0], "POWER8");
-    snprintf(s->compat_modes[1], sizeof s->compat_modes[1], "POWER9_Base");
+    *s = (readiness_system_t){ .uuid = uuid, .name = name, .serial = serial, .state = "operating",
+                               .lpm_capable = true, .max_active_migrations = 4,
+                               .active_migrations_in_progress = 0, .memory_available_mb = 65536,
+                               .memory_region_mb = 256, .proc_units_available = 8.0,
+                               .compat_mode_count = 2, .compat_modes = { "POWER8", "POWER9_Base" } };
 }
 
 static int s_setup(void **state)
 {
     static fixture_t f;
     memset(&f, 0, sizeof f);
-    hmc_partition_t *p = &f.partition;
-    snprintf(p->uuid, sizeof p->uuid, "p-1");
-    snprintf(p->name, sizeof p->name, "lpar01");
-    snprintf(p->state, sizeof p->state, "running");
-    snprintf(p->type, sizeof p->type, "AIX/Linux");
-    snprintf(p->rmc_state, sizeof p->rmc_state, "active");
-    snprintf(p->migration_state, sizeof p->migration_state, "Not_Migrating");
-    snprintf(p->system_uuid, sizeof p->system_uuid, "s-old");
-    snprintf(p->proc_compat_mode, sizeof p->proc_compat_mode, "POWER8");
-    p->memory_mb = 16384;
-    p->proc_units = 0.5;
+    f.partition = (readiness_partition_t){ .name = "lpar01", .state = "running", .type = "AIX/Linux",
+                                           .rmc_state = "active", .migration_state = "Not_Migrating",
+                                           .proc_compat_mode = "POWER8", .memory_mb = 16384,
+                                           .proc_units = 0.5 };
     s_system(&f.source, "s-old", "P8-OLD", "21C48FV");
     s_system(&f.target, "s-new", "P10-NEW", "78AB12C");
     f.facts = json_pack("{s:{s:s}, s:{s:[], s:[s]}}", "system", "serial", "21C48FV", "adapters",
                         "physical", "virtual", "ent0");
-    f.in = (readiness_lpm_input_t){ .partition = &f.partition, .source = &f.source,
-                                    .target = &f.target, .target_name = "P10-NEW",
-                                    .facts = f.facts, .agent_serial = NULL, .now_ms = S_NOW_MS,
-                                    .agent_last_seen_ms = S_NOW_MS - 2000, .agent_stale_ms = 15000 };
+    f.in = (readiness_input_t){ .partition = &f.partition, .source = &f.source,
+                                .target = &f.target, .target_name = "P10-NEW",
+                                .facts = f.facts, .agent_serial = NULL, .now_ms = S_NOW_MS,
+                                .agent_last_seen_ms = S_NOW_MS - 2000, .agent_stale_ms = 15000 };
     *state = &f;
     return 0;
 }
@@ -115,8 +99,8 @@ static void test_partition_problems(void **state)
 {
     fixture_t *f = *state;
     readiness_report_t r;
-    snprintf(f->partition.state, sizeof f->partition.state, "not activated");
-    snprintf(f->partition.rmc_state, sizeof f->partition.rmc_state, "inactive");
+    f->partition.state = "not activated";
+    f->partition.rmc_state = "inactive";
     f->partition.physical_io_slots = 1;
     readiness_lpm(&f->in, &r);
     assert_true(readiness_blocked(&r));
@@ -148,8 +132,8 @@ static void test_already_migrating_and_vios(void **state)
 {
     fixture_t *f = *state;
     readiness_report_t r;
-    snprintf(f->partition.migration_state, sizeof f->partition.migration_state, "Migration_Starting");
-    snprintf(f->partition.type, sizeof f->partition.type, "Virtual IO Server");
+    f->partition.migration_state = "Migration_Starting";
+    f->partition.type = "Virtual IO Server";
     readiness_lpm(&f->in, &r);
     assert_true(s_has(&r, "lpm.not_migrating", READINESS_BLOCKER));
     assert_true(s_has(&r, "lpm.movable_type", READINESS_BLOCKER));
@@ -159,12 +143,12 @@ static void test_target_problems(void **state)
 {
     fixture_t *f = *state;
     readiness_report_t r;
-    snprintf(f->target.state, sizeof f->target.state, "power off");
+    f->target.state = "power off";
     f->target.max_active_migrations = 0;   // HV4 in the recorded feed
     f->target.memory_available_mb = 1024;
     f->target.proc_units_available = 0.1;
     f->target.memory_region_mb = 128;
-    snprintf(f->partition.proc_compat_mode, sizeof f->partition.proc_compat_mode, "POWER7");
+    f->partition.proc_compat_mode = "POWER7";
     readiness_lpm(&f->in, &r);
     assert_true(s_has(&r, "lpm.target_operating", READINESS_BLOCKER));
     assert_true(s_has(&r, "lpm.target_capable", READINESS_BLOCKER));
