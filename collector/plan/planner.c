@@ -1725,8 +1725,22 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
         goto done;
     }
     s_audit(self, "submit", plan->name, "ok", NULL);
-    if (s_load_plan(self, id, err, errlen) != 0)
+    //  Held as parsed: the stored document is this plan's plan_to_json, which
+    //  parses back to the same plan. The moves are as just inserted.
+    char hmc[PLAN_NAME_MAX];
+    snprintf(hmc, sizeof hmc, "%s", plan->hmc);
+    size_t count = plan->move_count;
+    s_move_add_t add = { self, s_plan_hold(self, id, &plan, "ready", hmc, err, errlen) };
+    if (!add.plan) {
         id = -1;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        store_move_t row = { .id = move_ids[i], .position = (int) i, .state = "pending",
+                             .outage_ms = -1, .checks = json_array() };
+        s_move_add(&add, &row);
+        json_decref(row.checks);             // NULL when taken
+    }
 done:
     free(move_ids);
     plan_destroy(&plan);

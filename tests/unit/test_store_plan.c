@@ -204,6 +204,17 @@ static void test_insert_json(void **state)
     assert_string_equal(stored, want);
     free(stored);
     free(want);
+    //  And it parses back to the plan submitted (the planner holds that one
+    //  rather than parse the stored text again).
+    store_plan_row_t row;
+    assert_int_equal(store_plan_get(fx->sp, id, &row), 0);
+    json_t *again = plan_to_json(row.plan);
+    assert_true(json_equal(again, expected));
+    assert_int_equal(row.plan->move_count, plan->move_count);
+    for (size_t i = 0; i < plan->move_count; i++)
+        assert_memory_equal(&row.plan->moves[i], &plan->moves[i], sizeof plan->moves[i]);
+    json_decref(again);
+    plan_destroy(&row.plan);
     json_decref(expected);
     plan_destroy(&plan);
 
