@@ -2,17 +2,17 @@
 #include "planner.h"
 
 #include "clock.h"
-#include "errbuf.h"
 #include "hmc_worker.h"
+#include "errbuf.h"
 #include "log.h"
 #include "plan.h"
 #include "readiness.h"
 #include "readiness_input.h"
 #include "store.h"
+#include "store_plan.h"
 
 #include <czmq.h>
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -77,27 +77,27 @@ struct s_hmc {
 typedef struct {
     int64_t id;
     plan_t *plan;
-    char state[24];                 // ready, running, paused, aborted, done, failed, done_with_failures
+    char state[STORE_PLAN_STATE_SIZE]; // ready, running, paused, aborted, done, failed, done_with_failures
     s_hmc_t *hmc;
 } s_plan_t;
 
 typedef struct {
-    // ------------------------------------------------- persisted (moves row)
+    // ------------------------------------------------- persisted (store_move_t)
     int64_t id;
     int position;
-    char state[16];
+    char state[STORE_MOVE_STATE_SIZE];
     int hop;
-    char job_id[HMC_JOB_ID_SIZE];
-    char job_op[24];
+    char job_id[STORE_MOVE_JOB_ID_SIZE];
+    char job_op[STORE_MOVE_JOB_OP_SIZE];
     int submissions;
-    char agent_key[48];
-    char source[HMC_NAME_SIZE];
+    char agent_key[STORE_MOVE_KEY_SIZE];
+    char source[STORE_MOVE_SOURCE_SIZE];
     int64_t started_ms, finished_ms;
     int64_t outage_ms;              // largest measured over the hops, -1 = never measured (NULL)
     int64_t window_ms;              // wall clock the current hop's window opened, 0 = none
-    char window_boot_id[128];       // the agent's boot id then
+    char window_boot_id[STORE_MOVE_BOOT_ID_SIZE]; // the agent's boot id then
     json_t *checks;                 // array, one array of checks per hop
-    char message[1024];
+    char message[STORE_MOVE_MESSAGE_SIZE];
     // ------------------------------------------------- in memory only
     s_plan_t *plan;
     const plan_move_t *move;        // in plan->plan->moves
@@ -142,7 +142,8 @@ struct _planner_t {
     zlistx_t *deferred;             // s_deferred_t *: requests of the open round
     ingest_t *ingest;
     store_t *store;
-    sqlite3 *db;
+    store_plan_t *sp;               // plans, moves, audit (owned)
+    char db_error[1024];            // why the latest write failed
     zloop_t *loop;
     planner_options_t opts;
     int64_t started_mono_ms;        // when this planner started: agents had not spoken before
@@ -155,6 +156,10 @@ struct _planner_t {
     int retry_timer;                // one-shot: a round is due (replies came, or a batch was open)
     bool tick_due;
 };
+
+//  What the HMC hands out fits what the store keeps of a move.
+_Static_assert(STORE_MOVE_JOB_ID_SIZE >= HMC_JOB_ID_SIZE, "an HMC job id fits a moves row");
+_Static_assert(STORE_MOVE_SOURCE_SIZE >= HMC_NAME_SIZE, "a system name fits a moves row");
 
 static const char *S_FINAL[] = {"blocked", "failed", "verified", "validated", "aborted"};
 static const char *S_ACTIVE[] = {"validating", "migrating", "verifying", "recovering"};
@@ -169,7 +174,7 @@ static bool s_in(const char *state, const char *const *list, size_t n)
 #define s_final(st) s_in((st), S_FINAL, sizeof S_FINAL / sizeof S_FINAL[0])
 #define s_active(st) s_in((st), S_ACTIVE, sizeof S_ACTIVE / sizeof S_ACTIVE[0])
 
-//  ---------------------------------------------------------------- SQLite
+//  ---------------------------------------------------------------- database
 
 //  True while the ingest loop holds a batch transaction on the shared
 //  connection: a write now would be committed (or rolled back) with it.
@@ -178,91 +183,65 @@ static bool s_db_busy(planner_t *self)
     //  The batch is committed (and acked) now rather than waited for: a
     //  planner transition must not sit behind batch_wait, nor an API command
     //  fail because agents happen to be reporting.
-    if (sqlite3_get_autocommit(self->db) == 0)
+    if (store_tx_open(self->store))
         ingest_flush(self->ingest);
-    return sqlite3_get_autocommit(self->db) == 0;
+    return store_tx_open(self->store);
 }
 
-//  Run one statement with bound text/int64 args ("t" / "i"; "m" an int64
-//  that is NULL when negative: not measured) inside its own transaction
-//  (or the round's). 0 / -1.
-static int s_exec(planner_t *self, int64_t *rowid, const char *sql, const char *types, ...)
+//  One write goes into the round's transaction when one is open, else into
+//  its own: s_write_begin opens it (*own says so), s_write_end takes the
+//  write's rc and commits it, or rolls back. Failures are logged and kept in
+//  db_error. 0 / -1.
+static int s_write_begin(planner_t *self, bool *own)
 {
-    sqlite3_stmt *stmt = NULL;
-    va_list ap;
-    va_start(ap, types);
-    bool tx = false;
-    if (!self->group_open) {
-        if (store_begin(self->store) != 0)
-            goto fail;
-        tx = true;
-    }
-    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        goto fail;
-    for (int i = 0; types[i]; i++) {
-        if (types[i] == 't') {
-            const char *v = va_arg(ap, const char *);
-            if (v)
-                sqlite3_bind_text(stmt, i + 1, v, -1, SQLITE_TRANSIENT);
-            else
-                sqlite3_bind_null(stmt, i + 1);
-        }
-        else if (types[i] == 'i')
-            sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
-        else if (types[i] == 'm') {
-            int64_t v = va_arg(ap, int64_t);     // a measurement: negative = not measured
-            if (v >= 0)
-                sqlite3_bind_int64(stmt, i + 1, v);
-            else
-                sqlite3_bind_null(stmt, i + 1);
-        }
-    }
-    if (sqlite3_step(stmt) != SQLITE_DONE)
-        goto fail;
-    if (rowid)
-        *rowid = sqlite3_last_insert_rowid(self->db);
-    sqlite3_finalize(stmt);
-    stmt = NULL;
-    if (tx && store_commit(self->store) != 0)
-        goto fail;
-    va_end(ap);
-    return 0;
-fail:
-    log_error("planner: database: %s", sqlite3_errmsg(self->db));
-    sqlite3_finalize(stmt);
-    if (tx && store_rollback(self->store) != 0)
+    *own = !self->group_open;
+    if (!*own || store_begin(self->store) == 0)
+        return 0;
+    snprintf(self->db_error, sizeof self->db_error, "%s", store_error(self->store));
+    log_error("planner: database: %s", self->db_error);
+    return -1;
+}
+
+static int s_write_end(planner_t *self, bool own, int rc)
+{
+    if (rc == 0 && (!own || store_commit(self->store) == 0))
+        return 0;
+    snprintf(self->db_error, sizeof self->db_error, "%s",
+             rc != 0 ? store_plan_error(self->sp) : store_error(self->store));
+    log_error("planner: database: %s", self->db_error);
+    if (own && store_rollback(self->store) != 0)
         log_error("planner: rollback: %s", store_error(self->store));
-    va_end(ap);
     return -1;
 }
 
 static void s_audit(planner_t *self, const char *action, const char *target, const char *outcome,
                     const char *detail)
 {
-    if (s_exec(self, NULL,
-               "INSERT INTO audit (time_ms, actor, action, target, outcome, detail)"
-               " VALUES (?, 'planner', ?, ?, ?, ?)",
-               "ittt" "t", clock_wall_ms(), action, target, outcome, detail ? detail : "") != 0)
+    bool own;
+    if (s_write_begin(self, &own) != 0
+        || s_write_end(self, own, store_plan_audit(self->sp, clock_wall_ms(), "planner", action,
+                                                   target, outcome, detail)) != 0)
         log_warn("planner: audit row for %s %s not written", action, target);
 }
 
 //  Persist every column of the move. Must run with no batch open.
 static int s_save(planner_t *self, s_move_t *m)
 {
-    char *checks = json_dumps(m->checks, JSON_COMPACT);
-    int rc = s_exec(self, NULL,
-                    "UPDATE moves SET state = ?, hop = ?, job_id = ?, job_op = ?, submissions = ?,"
-                    " agent_key = ?, source = ?, started_ms = ?, finished_ms = ?, outage_ms = ?,"
-                    " checks = ?, message = ?, updated_ms = ?, window_ms = ?, window_boot_id = ?"
-                    " WHERE id = ?",
-                    "titti" "ttiim" "ttiit" "i", m->state, (int64_t) m->hop,
-                    m->job_id[0] ? m->job_id : NULL, m->job_op[0] ? m->job_op : NULL,
-                    (int64_t) m->submissions, m->agent_key[0] ? m->agent_key : NULL,
-                    m->source[0] ? m->source : NULL, m->started_ms, m->finished_ms, m->outage_ms,
-                    checks ? checks : "[]", m->message, clock_wall_ms(), m->window_ms,
-                    m->window_boot_id[0] ? m->window_boot_id : NULL, m->id);
-    free(checks);
-    return rc;
+    store_move_t row = {
+        .id = m->id, .position = m->position, .hop = m->hop, .submissions = m->submissions,
+        .started_ms = m->started_ms, .finished_ms = m->finished_ms, .outage_ms = m->outage_ms,
+        .window_ms = m->window_ms, .checks = m->checks};
+    snprintf(row.state, sizeof row.state, "%s", m->state);
+    snprintf(row.job_id, sizeof row.job_id, "%s", m->job_id);
+    snprintf(row.job_op, sizeof row.job_op, "%s", m->job_op);
+    snprintf(row.agent_key, sizeof row.agent_key, "%s", m->agent_key);
+    snprintf(row.source, sizeof row.source, "%s", m->source);
+    snprintf(row.window_boot_id, sizeof row.window_boot_id, "%s", m->window_boot_id);
+    snprintf(row.message, sizeof row.message, "%s", m->message);
+    bool own;
+    if (s_write_begin(self, &own) != 0)
+        return -1;
+    return s_write_end(self, own, store_plan_move_save(self->sp, &row, clock_wall_ms()));
 }
 
 //  Change state (and message when given) and persist. -1 leaves the move
@@ -317,13 +296,9 @@ static void s_note(planner_t *self, s_move_t *m, const char *text, bool hmc_note
 
 static int s_plan_set(planner_t *self, s_plan_t *p, const char *state)
 {
-    int64_t now = clock_wall_ms();
-    const char *sql = strcmp(state, "running") == 0
-        ? "UPDATE plans SET state = ?, started_ms = coalesce(started_ms, ?) WHERE id = ?"
-        : s_in(state, (const char *[]){"done", "done_with_failures", "failed", "aborted"}, 4)
-        ? "UPDATE plans SET state = ?, finished_ms = ? WHERE id = ?"
-        : "UPDATE plans SET state = ?1 WHERE id = ?3";   // ?2 (the time) unused
-    if (s_exec(self, NULL, sql, "tii", state, now, p->id) != 0)
+    bool own;
+    if (s_write_begin(self, &own) != 0
+        || s_write_end(self, own, store_plan_set_state(self->sp, p->id, state, clock_wall_ms())) != 0)
         return -1;
     snprintf(p->state, sizeof p->state, "%s", state);
     return 0;
@@ -1386,115 +1361,111 @@ static void s_plan_free(void **item)
     *item = NULL;
 }
 
-static void s_col(sqlite3_stmt *st, int col, char *out, size_t size)
+//  Hold plan id (plan taken; freed on failure) in memory, in state, on
+//  the HMC named hmc (borrowed): where a load and a submission meet. Its
+//  moves follow (s_move_add). The new entry, or NULL with a message.
+static s_plan_t *s_plan_hold(planner_t *self, int64_t id, plan_t **plan_p, const char *state,
+                             const char *hmc, char *err, size_t errlen)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, size, "%s", t ? (const char *) t : "");
+    s_plan_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        plan_destroy(plan_p);
+        errbuf_set(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->id = id;
+    p->plan = *plan_p;
+    *plan_p = NULL;
+    snprintf(p->state, sizeof p->state, "%s", state);
+    p->hmc = s_hmc_find(self, hmc);
+    if (!p->hmc) {
+        errbuf_set(err, errlen, "plan %s names HMC %s, not configured", p->plan->name, hmc);
+        s_plan_free((void **) &p);
+        return NULL;
+    }
+    if (!zlistx_add_end(self->plans, p)) {
+        errbuf_set(err, errlen, "out of memory");
+        s_plan_free((void **) &p);
+        return NULL;
+    }
+    return p;
+}
+
+typedef struct {
+    planner_t *self;
+    s_plan_t *plan;
+} s_move_add_t;
+
+//  A moves row (row->checks taken) into memory as a move of the plan in
+//  arg (s_move_add_t). A row that does not fit the plan's document is left
+//  out; so is one without memory for it.
+static void s_move_add(void *arg, store_move_t *row)
+{
+    planner_t *self = ((s_move_add_t *) arg)->self;
+    s_plan_t *plan = ((s_move_add_t *) arg)->plan;
+    if (row->position < 0 || (size_t) row->position >= plan->plan->move_count || row->hop < 0
+        || (size_t) row->hop >= plan->plan->moves[row->position].hop_count)
+        return;
+    s_move_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return;
+    m->id = row->id;
+    m->position = row->position;
+    snprintf(m->state, sizeof m->state, "%s", row->state);
+    m->hop = row->hop;
+    snprintf(m->job_id, sizeof m->job_id, "%s", row->job_id);
+    snprintf(m->job_op, sizeof m->job_op, "%s", row->job_op);
+    m->submissions = row->submissions;
+    snprintf(m->agent_key, sizeof m->agent_key, "%s", row->agent_key);
+    snprintf(m->source, sizeof m->source, "%s", row->source);
+    m->started_ms = row->started_ms;
+    m->finished_ms = row->finished_ms;
+    m->outage_ms = row->outage_ms;
+    m->checks = row->checks;
+    row->checks = NULL;
+    snprintf(m->message, sizeof m->message, "%s", row->message);
+    m->window_ms = row->window_ms;
+    snprintf(m->window_boot_id, sizeof m->window_boot_id, "%s", row->window_boot_id);
+    m->plan = plan;
+    m->move = &plan->plan->moves[m->position];
+    m->job_started_mono = clock_mono_ms();   // after a restart the time-out starts afresh
+    if (strcmp(m->state, "verifying") == 0)
+        m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
+    //  A window lost with the previous process: reopen it from what the
+    //  database kept (start, boot id then, LPM events and serial since).
+    if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]) {
+        char serial[64], boot_id[128];
+        unsigned phases = 0;
+        int64_t since = m->window_ms ? m->window_ms : clock_wall_ms();
+        if (store_window_evidence(self->store, m->agent_key, since, serial, sizeof serial,
+                                  boot_id, sizeof boot_id, &phases) != 0)
+            serial[0] = boot_id[0] = '\0';
+        if (ingest_window_resume(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
+                                 self->opts.window_ms, since,
+                                 m->window_boot_id[0] ? m->window_boot_id : boot_id, serial,
+                                 phases) == 0)
+            m->window = true;
+    }
+    if (!zlistx_add_end(self->moves, m))
+        s_move_free((void **) &m);
 }
 
 //  Load plan id (doc parsed again) and its moves into memory.
 static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
-    s_plan_t *p = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT doc, state, hmc FROM plans WHERE id = ?", -1, &st, NULL)
-        != SQLITE_OK)
-        goto db_fail;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        errbuf_set(err, errlen, "no plan %" PRId64, id);
-        goto fail;
+    store_plan_row_t row;
+    if (store_plan_get(self->sp, id, &row) != 0) {
+        errbuf_set(err, errlen, "%s", store_plan_error(self->sp));
+        return -1;
     }
-    p = calloc(1, sizeof *p);
-    if (!p)
-        goto fail;
-    p->id = id;
-    const char *doc = (const char *) sqlite3_column_text(st, 0);
-    p->plan = plan_parse(doc ? doc : "", doc ? strlen(doc) : 0, NULL, err, errlen);
-    s_col(st, 1, p->state, sizeof p->state);
-    char hmc[PLAN_NAME_MAX];
-    s_col(st, 2, hmc, sizeof hmc);
-    p->hmc = s_hmc_find(self, hmc);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!p->plan)
-        goto fail;
-    if (!p->hmc) {
-        errbuf_set(err, errlen, "plan %s names HMC %s, not configured", p->plan->name, hmc);
-        goto fail;
+    s_move_add_t add = { self, s_plan_hold(self, id, &row.plan, row.state, row.hmc, err, errlen) };
+    if (!add.plan)
+        return -1;
+    if (store_plan_moves_load(self->sp, id, s_move_add, &add) != 0) {
+        //  Resumed with the moves read so far, as it always was: each is whole.
+        log_error("planner: plan %s: %s", add.plan->plan->name, store_plan_error(self->sp));
     }
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT id, position, state, hop, job_id, job_op, submissions, agent_key,"
-                           " source, started_ms, finished_ms, outage_ms, checks, message, window_ms,"
-                           " window_boot_id"
-                           " FROM moves WHERE plan_id = ? ORDER BY position", -1, &st, NULL) != SQLITE_OK)
-        goto db_fail;
-    sqlite3_bind_int64(st, 1, id);
-    zlistx_add_end(self->plans, p);
-    s_plan_t *plan = p;
-    p = NULL;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        s_move_t *m = calloc(1, sizeof *m);
-        if (!m)
-            break;
-        m->id = sqlite3_column_int64(st, 0);
-        m->position = sqlite3_column_int(st, 1);
-        s_col(st, 2, m->state, sizeof m->state);
-        m->hop = sqlite3_column_int(st, 3);
-        s_col(st, 4, m->job_id, sizeof m->job_id);
-        s_col(st, 5, m->job_op, sizeof m->job_op);
-        m->submissions = sqlite3_column_int(st, 6);
-        s_col(st, 7, m->agent_key, sizeof m->agent_key);
-        s_col(st, 8, m->source, sizeof m->source);
-        m->started_ms = sqlite3_column_int64(st, 9);
-        m->finished_ms = sqlite3_column_int64(st, 10);
-        m->outage_ms = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 11);
-        const char *checks = (const char *) sqlite3_column_text(st, 12);
-        m->checks = json_loads(checks ? checks : "[]", 0, NULL);
-        if (!json_is_array(m->checks)) {
-            json_decref(m->checks);
-            m->checks = json_array();
-        }
-        s_col(st, 13, m->message, sizeof m->message);
-        m->window_ms = sqlite3_column_int64(st, 14);
-        s_col(st, 15, m->window_boot_id, sizeof m->window_boot_id);
-        m->plan = plan;
-        if (m->position < 0 || (size_t) m->position >= plan->plan->move_count
-            || m->hop < 0 || (size_t) m->hop >= plan->plan->moves[m->position].hop_count) {
-            json_decref(m->checks);
-            free(m);
-            continue;
-        }
-        m->move = &plan->plan->moves[m->position];
-        m->job_started_mono = clock_mono_ms();   // after a restart the time-out starts afresh
-        if (strcmp(m->state, "verifying") == 0)
-            m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
-        //  A window lost with the previous process: reopen it from what the
-        //  database kept (start, boot id then, LPM events and serial since).
-        if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]) {
-            char serial[64], boot_id[128];
-            unsigned phases = 0;
-            int64_t since = m->window_ms ? m->window_ms : clock_wall_ms();
-            if (store_window_evidence(self->store, m->agent_key, since, serial, sizeof serial,
-                                      boot_id, sizeof boot_id, &phases) != 0)
-                serial[0] = boot_id[0] = '\0';
-            if (ingest_window_resume(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
-                                     self->opts.window_ms, since,
-                                     m->window_boot_id[0] ? m->window_boot_id : boot_id, serial,
-                                     phases) == 0)
-                m->window = true;
-        }
-        zlistx_add_end(self->moves, m);
-    }
-    sqlite3_finalize(st);
     return 0;
-db_fail:
-    errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
-fail:
-    sqlite3_finalize(st);
-    if (p)
-        s_plan_free((void **) &p);
-    return -1;
 }
 
 //  ---------------------------------------------------------------- public
@@ -1507,26 +1478,18 @@ static int s_load_all(planner_t *self, char *err, size_t errlen)
     zlistx_purge(self->plans);
     for (size_t i = 0; i < self->hmc_count; i++)
         self->hmcs[i]->inv_busy = false;    // its reply may still come: then it is taken
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT DISTINCT p.id FROM plans p JOIN moves m ON m.plan_id = p.id"
-                           " WHERE p.state IN ('running', 'paused', 'aborted') AND m.state NOT IN"
-                           " ('blocked', 'failed', 'verified', 'validated', 'aborted')"
-                           " UNION SELECT id FROM plans WHERE state = 'ready'", -1, &st, NULL)
-        != SQLITE_OK) {
-        errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if (store_plan_resume_ids(self->sp, &ids, &n) != 0) {
+        errbuf_set(err, errlen, "database: %s", store_plan_error(self->sp));
         return -1;
     }
-    int64_t ids[1024];
-    size_t n = 0;
-    while (n < 1024 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
     for (size_t i = 0; i < n; i++) {
         char why[512];
         if (s_load_plan(self, ids[i], why, sizeof why) != 0)
             log_error("planner: plan %" PRId64 " not resumed: %s", ids[i], why);
     }
+    free(ids);
     return 0;
 }
 
@@ -1539,7 +1502,6 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     }
     self->ingest = ingest;
     self->store = ingest_store(ingest);
-    self->db = store_db(self->store);
     self->loop = ingest_loop(ingest);
     self->opts = *opts;
     self->opts.hmcs = NULL;
@@ -1576,6 +1538,9 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     }
     zlistx_set_destructor(self->plans, s_plan_free);
     zlistx_set_destructor(self->moves, s_move_free);
+    self->sp = store_plan_new(self->store, err, errlen);
+    if (!self->sp)
+        goto fail;
     zlistx_set_destructor(self->replies, (zlistx_destructor_fn *) hmc_request_destroy);
     if (opts->hmc_count > S_MAX_HMCS) {
         errbuf_set(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, S_MAX_HMCS);
@@ -1661,6 +1626,7 @@ void planner_destroy(planner_t **self_p)
     zhashx_destroy(&self->load.counts);
     zlistx_destroy(&self->moves);
     zlistx_destroy(&self->plans);
+    store_plan_destroy(&self->sp);
     free(self);
     *self_p = NULL;
 }
@@ -1722,9 +1688,7 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
 {
     char warning[1024];
     plan_t *plan = s_parse_checked(self, json, warning, sizeof warning, err, errlen);
-    json_t *doc = NULL;
-    char *text = NULL;
-    int64_t id = -1;
+    int64_t id = -1, *move_ids = NULL;
     if (!plan)
         return -1;
     if (s_db_busy(self)) {
@@ -1732,74 +1696,47 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
         errbuf_set(err, errlen, "database busy, try again");
         goto done;
     }
-    doc = plan_to_json(plan);
-    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    if (!text) {
+    move_ids = calloc(plan->move_count ? plan->move_count : 1, sizeof *move_ids);
+    if (!move_ids) {
         errbuf_set(err, errlen, "out of memory");
         goto done;
     }
-    int64_t now = clock_wall_ms();
     if (store_begin(self->store) != 0) {
         errbuf_set(err, errlen, "database: %s", store_error(self->store));
         goto done;
     }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(self->db, "INSERT INTO plans (name, hmc, doc, state, created_ms, message)"
-                                     " VALUES (?, ?, ?, 'ready', ?, ?)", -1, &st, NULL) != SQLITE_OK)
-        goto db_fail;
-    sqlite3_bind_text(st, 1, plan->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, plan->hmc, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_text(st, 5, warning, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto db_fail;
-    sqlite3_finalize(st);
-    st = NULL;
-    id = sqlite3_last_insert_rowid(self->db);
-    if (sqlite3_prepare_v2(self->db, "INSERT INTO moves (plan_id, position, partition, route, state,"
-                                     " updated_ms) VALUES (?, ?, ?, ?, 'pending', ?)", -1, &st, NULL)
-        != SQLITE_OK)
-        goto db_fail;
-    for (size_t i = 0; i < plan->move_count; i++) {
-        json_t *route = json_array();
-        for (size_t h = 0; h < plan->moves[i].hop_count; h++)
-            json_array_append_new(route, json_string(plan->moves[i].hops[h]));
-        char *route_text = json_dumps(route, JSON_COMPACT);
-        json_decref(route);
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, (int64_t) i);
-        sqlite3_bind_text(st, 3, plan->moves[i].partition, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, route_text ? route_text : "[]", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 5, now);
-        int rc = sqlite3_step(st);
-        free(route_text);
-        if (rc != SQLITE_DONE)
-            goto db_fail;
+    int rc = store_plan_insert(self->sp, plan, warning, clock_wall_ms(), &id, move_ids);
+    if (rc != 0) {
+        //  1: the name is taken, and the store says so.
+        errbuf_set(err, errlen, "%s%s", rc == 1 ? "" : "database: ", store_plan_error(self->sp));
+        store_rollback(self->store);
+        id = -1;
+        goto done;
     }
-    sqlite3_finalize(st);
-    st = NULL;
     if (store_commit(self->store) != 0) {
         errbuf_set(err, errlen, "database: %s", store_error(self->store));
         id = -1;
         goto done;
     }
     s_audit(self, "submit", plan->name, "ok", NULL);
-    if (s_load_plan(self, id, err, errlen) != 0)
+    //  Held as parsed: the stored document is this plan's plan_to_json, which
+    //  parses back to the same plan. The moves are as just inserted.
+    char hmc[PLAN_NAME_MAX];
+    snprintf(hmc, sizeof hmc, "%s", plan->hmc);
+    size_t count = plan->move_count;
+    s_move_add_t add = { self, s_plan_hold(self, id, &plan, "ready", hmc, err, errlen) };
+    if (!add.plan) {
         id = -1;
-    goto done;
-db_fail:
-    if (sqlite3_extended_errcode(self->db) == SQLITE_CONSTRAINT_UNIQUE)
-        errbuf_set(err, errlen, "a plan named %s exists already", plan->name);
-    else
-        errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
-    sqlite3_finalize(st);
-    store_rollback(self->store);
-    id = -1;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        store_move_t row = { .id = move_ids[i], .position = (int) i, .state = "pending",
+                             .outage_ms = -1, .checks = json_array() };
+        s_move_add(&add, &row);
+        json_decref(row.checks);             // NULL when taken
+    }
 done:
-    free(text);
-    json_decref(doc);
+    free(move_ids);
     plan_destroy(&plan);
     return id;
 }
@@ -1821,7 +1758,7 @@ static int s_transition(planner_t *self, int64_t plan_id, const char *const *fro
         return -1;
     }
     if (s_plan_set(self, p, to) != 0) {
-        errbuf_set(err, errlen, "database: %s", sqlite3_errmsg(self->db));
+        errbuf_set(err, errlen, "database: %s", self->db_error);
         return -1;
     }
     s_audit(self, action, p->plan->name, to, NULL);
@@ -1847,67 +1784,7 @@ int planner_abort(planner_t *self, int64_t plan_id, char *err, size_t errlen)
 
 json_t *planner_plan_json(planner_t *self, int64_t plan_id)
 {
-    sqlite3_stmt *st = NULL;
-    json_t *out = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT id, name, hmc, state, created_ms, started_ms,"
-                                     " finished_ms, message, doc FROM plans WHERE id = ?", -1, &st, NULL)
-        != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(st, 1, plan_id);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto fail;
-    out = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t) sqlite3_column_int64(st, 0),
-                    "name", (const char *) sqlite3_column_text(st, 1),
-                    "hmc", (const char *) sqlite3_column_text(st, 2),
-                    "state", (const char *) sqlite3_column_text(st, 3),
-                    "created_ms", (json_int_t) sqlite3_column_int64(st, 4),
-                    "started_ms", (json_int_t) sqlite3_column_int64(st, 5),
-                    "finished_ms", (json_int_t) sqlite3_column_int64(st, 6),
-                    "message", (const char *) sqlite3_column_text(st, 7));
-    if (!out)
-        goto fail;
-    json_object_set_new(out, "plan", json_loads((const char *) sqlite3_column_text(st, 8), 0, NULL));
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT id, position, partition, route, hop, state, job_id, job_op,"
-                           " submissions, source, started_ms, finished_ms, outage_ms, checks, message"
-                           " FROM moves WHERE plan_id = ? ORDER BY position", -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(st, 1, plan_id);
-    json_t *moves = json_array();
-    json_object_set_new(out, "moves", moves);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char job_id[64], job_op[32], source[HMC_NAME_SIZE];
-        s_col(st, 6, job_id, sizeof job_id);
-        s_col(st, 7, job_op, sizeof job_op);
-        s_col(st, 9, source, sizeof source);
-        json_t *m = json_pack("{s:I, s:I, s:s, s:o?, s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o, s:o?, s:s}",
-                              "id", (json_int_t) sqlite3_column_int64(st, 0),
-                              "position", (json_int_t) sqlite3_column_int64(st, 1),
-                              "partition", (const char *) sqlite3_column_text(st, 2),
-                              "route", json_loads((const char *) sqlite3_column_text(st, 3), 0, NULL),
-                              "hop", (json_int_t) sqlite3_column_int64(st, 4),
-                              "state", (const char *) sqlite3_column_text(st, 5),
-                              "job_id", job_id, "job_op", job_op,
-                              "submissions", (json_int_t) sqlite3_column_int64(st, 8),
-                              "source", source,
-                              "started_ms", (json_int_t) sqlite3_column_int64(st, 10),
-                              "finished_ms", (json_int_t) sqlite3_column_int64(st, 11),
-                              "outage_ms", sqlite3_column_type(st, 12) == SQLITE_NULL
-                                               ? json_null()
-                                               : json_integer(sqlite3_column_int64(st, 12)),
-                              "checks", json_loads((const char *) sqlite3_column_text(st, 13), 0, NULL),
-                              "message", (const char *) sqlite3_column_text(st, 14));
-        if (m)
-            json_array_append_new(moves, m);
-    }
-    sqlite3_finalize(st);
-    return out;
-fail:
-    sqlite3_finalize(st);
-    json_decref(out);
-    return NULL;
+    return store_plan_json(self->sp, plan_id);
 }
 
 json_t *planner_hmcs_json(planner_t *self)

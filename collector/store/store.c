@@ -945,6 +945,10 @@ int store_rollback(store_t *self)
     return rc;
 }
 
+//  Asked of SQLite rather than in_tx: what it says is what a write now
+//  would join.
+bool store_tx_open(store_t *self) { return sqlite3_get_autocommit(self->db) == 0; }
+
 // ------------------------------------------------------------------ agents
 
 int store_agent_ensure(store_t *self, const char *key, int64_t now_ms, store_agent_state_t *state)

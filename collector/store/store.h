@@ -27,7 +27,7 @@
                                   schema 5: messages that decode but cannot be
                                   stored, set aside one by one (see below)
     Schema version 2 adds plans, moves and audit (see the migration in
-    store.c), written by the planner through store_db().
+    store.c), written and read by the planner through store_plan.h.
 
     Every data row carries (agent_id, epoch, seq); epoch counts the agent's
     spool streams (a Hello with a new stream_id starts the next epoch), so a
@@ -125,6 +125,10 @@ int store_begin(store_t *self);
 int store_commit(store_t *self);
 int store_rollback(store_t *self);
 
+//  True while a transaction is open on the connection: the ingest batch or a
+//  caller's own (the planner must not write into the ingest's batch).
+bool store_tx_open(store_t *self);
+
 //  Look up or create the agent row for key (Z85 public key, borrowed). Fills
 //  state; a new agent starts with stream_id 0, acked_seq 0. 0 / -1.
 int store_agent_ensure(store_t *self, const char *key, int64_t now_ms, store_agent_state_t *state);
@@ -195,9 +199,8 @@ int store_agent_by_partition(store_t *self, const char *partition, char *key, ch
 int store_window_evidence(store_t *self, const char *key, int64_t since_ms, char *serial,
                           size_t serial_size, char *boot_id, size_t boot_size, unsigned *phases);
 
-//  The connection, for modules on the collector thread that keep tables of
-//  their own (the planner: plans, moves, audit). Borrowed; never share it
-//  with another thread.
+//  The connection, for the store's own modules (store_plan.c). Borrowed;
+//  never share it with another thread.
 struct sqlite3 *store_db(store_t *self);
 
 #endif
