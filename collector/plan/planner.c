@@ -677,8 +677,12 @@ static void s_migrate(planner_t *self, s_move_t *m)
     }
     m->job_started_mono = clock_mono_ms();
     m->resolve = false;
-    if (s_submit(m, HMC_OP_MIGRATE) != 0)
-        m->resolve = true;   // never queued: the HMC inventory decides, as after a restart
+    if (s_submit(m, HMC_OP_MIGRATE) != 0) {
+        //  Never queued: an inventory taken from now on decides, as after a
+        //  restart (the one in memory may predate it, or not exist yet).
+        m->resolve = true;
+        m->want_gen = m->plan->hmc->inv_sent + 1;
+    }
 }
 
 static void s_close_window(planner_t *self, s_move_t *m)
@@ -817,7 +821,9 @@ static void s_verify(planner_t *self, s_move_t *m)
 static void s_resolve(planner_t *self, s_move_t *m)
 {
     s_hmc_t *h = m->plan->hmc;
-    if (h->inv_gen < m->want_gen)
+    //  No inventory yet (a collector just restarted): nothing is "no longer
+    //  known" before the HMC was asked once.
+    if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
         return;
     const hmc_partition_t *part = s_partition(h, m->move->partition);
     if (!part) {
