@@ -800,11 +800,14 @@ int ingest_run(ingest_t *self)
         log_error("stopping after a store failure");
         return -1;
     }
-    //  Stop accepting, then store and ack what already arrived.
-    zsock_unbind(self->router, "%s", self->endpoint);
+    //  Store and ack what already arrived, then stop accepting. Not the other
+    //  way round: unbinding also ends the connections accepted through the
+    //  endpoint, discarding what they queued and the acks sent after it.
+    //  The acks sent before go out within the socket's linger.
     s_drain(self, INT32_MAX);
     s_batch_commit(self);
     s_on_seen_timer(self->loop, 0, self);
+    zsock_unbind(self->router, "%s", self->endpoint);
     log_info("stopped: %" PRIu64 " messages stored, %" PRIu64 " duplicates dropped, %" PRIu64
              " bad frames dropped, %" PRIu64 " set aside as not storable", self->stored,
              self->duplicates, self->bad_frames, self->rejected);
