@@ -14,6 +14,7 @@
     does no SELECT; the cache is dropped whenever a transaction is rolled back,
     because it may then name rows or values that no longer exist. */
 #include "store.h"
+#include "store_private.h"
 
 #include <czmq.h>
 #include <jansson.h>

@@ -199,8 +199,4 @@ int store_agent_by_partition(store_t *self, const char *partition, char *key, ch
 int store_window_evidence(store_t *self, const char *key, int64_t since_ms, char *serial,
                           size_t serial_size, char *boot_id, size_t boot_size, unsigned *phases);
 
-//  The connection, for the store's own modules (store_plan.c). Borrowed;
-//  never share it with another thread.
-struct sqlite3 *store_db(store_t *self);
-
 #endif

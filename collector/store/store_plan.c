@@ -6,6 +6,7 @@
     store.c; text is bound SQLITE_STATIC because every binding is cleared
     before the call that made it returns. */
 #include "store_plan.h"
+#include "store_private.h"
 
 #include <inttypes.h>
 #include <sqlite3.h>

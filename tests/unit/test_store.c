@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "metrics_batch.h"
 #include "store.h"
+#include "store_private.h"
 
 #define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 #define KEY_B "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"

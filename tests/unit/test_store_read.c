@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_private.h"
 #include "store_read.h"
 
 #define KEY_A "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
