@@ -208,7 +208,7 @@ lat = [f - done[p]["completed_ms"] for p, f in finished.items() if p in done]
 # when the collector has seen the job end, read the placement, and has the
 # agent's lpm post event and serial_changed event.
 stages = {k: [] for k in ("agent_post_sent", "agent_serial_sent", "ingest_lag", "agent_share",
-                          "job_end_seen", "placement_read", "verified_after_read",
+                          "job_end_seen", "poll_after_post", "placement_read", "verified_after_read",
                           "after_evidence", "collector_share")}
 for p, f in finished.items():
     m, ev = done.get(p), events.get(p, {})
@@ -224,6 +224,7 @@ for p, f in finished.items():
     stages["ingest_lag"].append(max(post[1] - post[0], serial[1] - serial[0]))
     stages["agent_share"].append(agent)
     stages["job_end_seen"].append(m["final_polled_ms"] - c)
+    stages["poll_after_post"].append(m["final_polled_ms"] - max(c, post[1]))
     stages["placement_read"].append(m["placement_read_ms"] - m["final_polled_ms"])
     stages["verified_after_read"].append(f - m["placement_read_ms"])
     stages["after_evidence"].append(f - evidence)
@@ -234,6 +235,7 @@ what = {
     "ingest_lag": "collector: the later of those two read after sent (ingest queue)",
     "agent_share": "agent share: its last word sent, after completion (>= 0)",
     "job_end_seen": "collector: first poll answered final, after completion",
+    "poll_after_post": "collector: that poll, after completion and the post event read",
     "placement_read": "collector: placement GET, after that poll",
     "verified_after_read": "collector: verified (finished_ms), after the placement GET",
     "after_evidence": "collector: verified, after completion and both events read",
