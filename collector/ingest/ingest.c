@@ -88,6 +88,8 @@ struct _ingest_t {
     int64_t max_length;             // the database's length limit, for store_check
     uint64_t unauthenticated;       // frames without a User-Id (should not happen)
     int64_t pruned_mono_ms;         // when metrics past their retention were last deleted
+    ingest_window_fn *window_fn;    // told when a move window's agent reports its end
+    void *window_arg;
 };
 
 static volatile sig_atomic_t s_reload_requested;
@@ -375,8 +377,9 @@ static const char *s_attr(const Ferry__Event *event, const char *key)
     return NULL;
 }
 
-//  Identity and LPM evidence from what the agent reports.
-static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
+//  Identity and LPM evidence from what the agent reports. True when it ends
+//  the agent's move (see ingest_window_fn).
+static bool s_observe_body(peer_t *peer, const Ferry__Envelope *env)
 {
     ingest_observation_t *o = &peer->seen;
     if (env->body_case == FERRY__ENVELOPE__BODY_FACTS) {
@@ -384,10 +387,10 @@ static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
             snprintf(o->serial, sizeof o->serial, "%s", env->facts->serial);
         if (env->facts->boot_id && env->facts->boot_id[0])
             snprintf(o->boot_id, sizeof o->boot_id, "%s", env->facts->boot_id);
-        return;
+        return false;
     }
     if (env->body_case != FERRY__ENVELOPE__BODY_EVENT || !env->event->kind)
-        return;
+        return false;
     const Ferry__Event *event = env->event;
     if (strcmp(event->kind, "serial_changed") == 0) {
         const char *serial = s_attr(event, "new");
@@ -395,16 +398,21 @@ static void s_observe_body(peer_t *peer, const Ferry__Envelope *env)
             snprintf(o->serial, sizeof o->serial, "%s", serial);
         if (o->window_open)
             o->serial_changed = true;
+        return o->window_open;
     }
-    else if (strcmp(event->kind, "lpm_phase") == 0 && o->window_open) {
+    if (strcmp(event->kind, "lpm_phase") == 0 && o->window_open) {
         const char *phase = s_attr(event, "phase");
         static const struct { const char *name; unsigned bit; } phases[] = {
             { "check", INGEST_LPM_CHECK }, { "pre", INGEST_LPM_PRE },
             { "post", INGEST_LPM_POST }, { "posterror", INGEST_LPM_POSTERROR } };
+        unsigned before = o->lpm_phases;
         for (size_t i = 0; phase && i < sizeof phases / sizeof phases[0]; i++)
             if (strcmp(phase, phases[i].name) == 0)
                 o->lpm_phases |= phases[i].bit;
+        unsigned ending = INGEST_LPM_POST | INGEST_LPM_POSTERROR;
+        return (o->lpm_phases & ending) != (before & ending);
     }
+    return false;
 }
 
 //  body/body_len: a Metrics body as received (kept byte for byte: fields
@@ -504,8 +512,7 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
     char reason[STORE_REASON_MAX];
     bool storable = store_check(env, body, body_len, self->max_length, reason,
                                 sizeof reason) == 0;
-    if (storable)
-        s_observe_body(peer, env);
+    bool ends_move = storable && s_observe_body(peer, env);
     if (!seqtrack_is_new(peer->track, env->seq)) {
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
@@ -521,6 +528,10 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
             self->batch_failed = true;
     }
     seqtrack_floor(peer->track, env->first_seq);
+    //  Evidence is read from memory, stored or not: whoever waits on it
+    //  looks now, not at its next tick (a tenth of a second of verify latency).
+    if (ends_move && self->window_fn)
+        self->window_fn(peer->key, self->window_arg);
 }
 
 static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
@@ -872,6 +883,12 @@ void ingest_window_close(ingest_t *self, const char *key)
     peer->config_pending = true;
     if (peer->rid_len)
         s_send_config(self, peer);
+}
+
+void ingest_set_window_listener(ingest_t *self, ingest_window_fn *fn, void *arg)
+{
+    self->window_fn = fn;
+    self->window_arg = arg;
 }
 
 int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out)

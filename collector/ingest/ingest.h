@@ -89,6 +89,16 @@ int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint
 //  and tell the agent its window is over (now, or with its next frame).
 void ingest_window_close(ingest_t *self, const char *key);
 
+//  Called when an agent whose move window is open reports what ends its move:
+//  the LPM post or posterror phase, or a serial_changed event. key borrowed
+//  for the call. It runs on the loop while the frame is handled, maybe with a
+//  batch open: it must not write to the store (the planner notes the move and
+//  steps it in its next round rather than at its next tick).
+typedef void(ingest_window_fn)(const char *key, void *arg);
+
+//  Set (or with NULL clear) the one window listener.
+void ingest_set_window_listener(ingest_t *self, ingest_window_fn *fn, void *arg);
+
 //  Fill out for the agent with key. -1 when the key is unknown to the store.
 int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out);
 

@@ -115,6 +115,7 @@ typedef struct {
     uint64_t ready_gen;             // inventory the readiness rules last passed on, 0 none
     bool ready_limited;             // ... but the system's own LPM limit was reached
     bool hmc_note;                  // message says the HMC is failing (cleared when it answers)
+    bool nudged;                    // its agent reported the move's end: stepped next round
 } s_move_t;
 
 //  Active hops per system, per HMC and per VIOS pair, counted once per tick
@@ -155,6 +156,7 @@ struct _planner_t {
     int tick_timer;
     int retry_timer;                // one-shot: a round is due (replies came, or a batch was open)
     bool tick_due;
+    bool nudged;                    // a move is nudged (ingest_window_fn)
 };
 
 //  What the HMC hands out fits what the store keeps of a move.
@@ -913,14 +915,15 @@ static void s_step(planner_t *self, s_move_t *m)
             return;
         }
         //  Polls back off from a tick to poll_ms; once the agent reports the
-        //  LPM post phase the move is ending: poll every tick again.
+        //  LPM post phase the move is ending: poll at every step (each tick,
+        //  and at once when the report nudges it).
         int64_t now = clock_mono_ms();
         if (m->poll_interval_ms < self->opts.tick_ms)
             m->poll_interval_ms = self->opts.tick_ms;
         bool ending = s_ending(self, m);
         if (ending)
             m->poll_interval_ms = self->opts.tick_ms;
-        if (now < m->next_poll_mono && !(ending && m->next_poll_mono - now > self->opts.tick_ms))
+        if (now < m->next_poll_mono && !ending)
             return;
         s_prio_t prio = ending ? S_PRIO_ENDING
                         : strcmp(m->state, "migrating") == 0 ? S_PRIO_ROUTINE : S_PRIO_STEP;
@@ -1256,7 +1259,7 @@ static void s_drain(planner_t *self)
             self->retry_timer = zloop_timer(self->loop, 5, 1, s_on_retry, self);
         return;
     }
-    if (zlistx_size(self->replies) == 0 && !self->tick_due)
+    if (zlistx_size(self->replies) == 0 && !self->tick_due && !self->nudged)
         return;
     s_group_begin(self);
     hmc_request_t *req;
@@ -1264,6 +1267,16 @@ static void s_drain(planner_t *self)
         s_handle(self, req);
         hmc_request_destroy(&req);
     }
+    for (s_move_t *m = zlistx_first(self->moves); self->nudged && m;) {
+        if (!m->nudged) {
+            m = zlistx_next(self->moves);
+            continue;
+        }
+        m->nudged = false;
+        s_step(self, m);                // may walk the list: start again
+        m = zlistx_first(self->moves);
+    }
+    self->nudged = false;
     if (self->tick_due) {
         self->tick_due = false;
         s_tick_now(self);
@@ -1279,6 +1292,18 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
     self->retry_timer = -1;
     s_drain(self);
     return 0;
+}
+
+//  The agent of a move in its window reported the end (lpm post, serial):
+//  its move is stepped in a round a few ms from now, not at the next tick.
+static void s_on_window_news(const char *key, void *arg)
+{
+    planner_t *self = arg;
+    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        if (m->window && strcmp(m->agent_key, key) == 0)
+            self->nudged = m->nudged = true;
+    if (self->nudged && self->retry_timer < 0)
+        self->retry_timer = zloop_timer(self->loop, S_ROUND_DELAY_MS, 1, s_on_retry, self);
 }
 
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
@@ -1594,6 +1619,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     }
     if (s_load_all(self, err, errlen) != 0)
         goto fail;
+    ingest_set_window_listener(self->ingest, s_on_window_news, self);
     self->tick_timer = zloop_timer(self->loop, (size_t) self->opts.tick_ms, 0, s_on_tick, self);
     if (self->tick_timer < 0) {
         errbuf_set(err, errlen, "cannot start the planner timer");
@@ -1610,6 +1636,7 @@ void planner_destroy(planner_t **self_p)
     if (!self_p || !*self_p)
         return;
     planner_t *self = *self_p;
+    ingest_set_window_listener(self->ingest, NULL, NULL);
     if (self->tick_timer >= 0)
         zloop_timer_end(self->loop, self->tick_timer);
     if (self->retry_timer >= 0)

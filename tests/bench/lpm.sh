@@ -6,7 +6,10 @@
 # one plan driven by the collector's planner through its HTTP API.
 #
 # Verify latency = from the simulator completing a move (its completed_ms)
-# to the planner finishing that move (moves.finished_ms, verified).
+# to the planner finishing that move (moves.finished_ms, verified). Printed
+# too: its stages (p50 / p99 of each, the agent's share apart from the
+# collector's) and the CPU the collector, the simulator and the agents used
+# during the plan.
 # Usage: lpm.sh BIN_DIR [PARTITIONS] [SYSTEMS]
 # Environment: PER_SYSTEM=8 (MaximumActiveMigrations and the plan's cap),
 #   JOB=300ms BLACKOUT=50ms DEADLINE=1800 (seconds), KEEP=1 keeps the work dir,
@@ -114,6 +117,7 @@ pids+=($collector)
 wait_for "the collector" 60 grep -q "HTTP API on" "$dir/collector.log"
 
 say "starting $partitions agents"
+agents=()
 for ((i = 1; i <= partitions; i++)); do
   name=$(lpar_name "$i")
   a="$dir/$name"
@@ -134,6 +138,7 @@ agent
 CONF
   "$bin/ferry-agent" run -c "$a/agent.conf" 2>"$a/agent.log" &
   pids+=($!)
+  agents+=($!)
 done
 facts() { [[ $(sqlite3 "$dir/ferry.db" "SELECT count(*) FROM facts_current" 2>/dev/null || echo 0) -ge $partitions ]]; }
 wait_for "every agent's facts" 600 facts
@@ -142,36 +147,117 @@ wait_for "every agent's facts" 600 facts
   "$per_system" "${moves[*]}" ) >"$dir/plan.json"
 ctl=("$bin/ferryctl" --url "http://127.0.0.1:$api_port" --token-file "$dir/api.token")
 "${ctl[@]}" plan submit "$dir/plan.json" >/dev/null
+# CPU ticks of processes (utime + stime + cutime + cstime: with the children
+# they waited for, the agents' fake AIX commands), summed.
+cpu_ticks() {
+  local pid sum=0 f
+  for pid in "$@"; do
+    f=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    f=${f##*) }   # the fields after "(comm) "
+    read -r -a f <<<"$f"
+    ((sum += f[11] + f[12] + f[13] + f[14]))
+  done
+  echo "$sum"
+}
 cpu0=$(awk '{print $14 + $15}' "/proc/$collector/stat")
+sim_cpu0=$(cpu_ticks "$hmcsim")
+agents_cpu0=$(cpu_ticks "${agents[@]}")
+say "load before the plan: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$SECONDS
 "${ctl[@]}" plan start 1 >/dev/null
 final() { [[ $(sqlite3 "$dir/ferry.db" "SELECT count(*) FROM moves WHERE state IN ('verified','failed','blocked','aborted')") -ge $partitions ]]; }
 wait_for "every move to end" "$deadline" final
 elapsed=$((SECONDS - start))
 cpu1=$(awk '{print $14 + $15}' "/proc/$collector/stat")
+sim_cpu1=$(cpu_ticks "$hmcsim")
+agents_cpu1=$(cpu_ticks "${agents[@]}")
+say "load after the plan: $(cut -d' ' -f1-3 /proc/loadavg)"
 hz=$(getconf CLK_TCK)
 kill -TERM "$hmcsim"
 wait_for "the simulator's stats" 60 test -s "$dir/stats.json"
 
 verified=$(sqlite3 "$dir/ferry.db" "SELECT count(*) FROM moves WHERE state = 'verified'")
 failed=$(sqlite3 "$dir/ferry.db" "SELECT count(*) FROM moves WHERE state <> 'verified'")
-# Verify latency per move: planner's finish minus the simulator's completion.
+# Verify latency per move: planner's finish minus the simulator's completion,
+# and its stages, from the simulator's stats (completion, the collector's first
+# poll that saw it, its read of the placement), the events the agent sent
+# (time_ms: the agent's clock = this machine's; stored_ms: read by the
+# collector) and the moves rows.
 sqlite3 "$dir/ferry.db" "SELECT partition, finished_ms FROM moves WHERE state = 'verified'" | tr '|' ' ' >"$dir/finished.txt"
-python3 - "$dir/stats.json" "$dir/finished.txt" >"$dir/figures.txt" <<'PY'
+sqlite3 -separator ' ' "$dir/ferry.db" "SELECT a.hostname, CASE e.kind WHEN 'lpm_phase' THEN
+  'lpm_' || json_extract(e.attrs_json, '$.phase') ELSE e.kind END, e.time_ms, e.stored_ms
+  FROM events e JOIN agents a ON a.id = e.agent_id WHERE e.kind IN ('lpm_phase', 'serial_changed')" \
+  >"$dir/events.txt"
+python3 - "$dir/stats.json" "$dir/finished.txt" "$dir/events.txt" >"$dir/figures.txt" 2>"$dir/stages.txt" <<'PY'
 import json, sys
 stats = json.load(open(sys.argv[1]))
 done = {}
 for m in stats.get("moves", []):
-    if m.get("status") == "COMPLETED_OK":
-        done[m["partition"]] = max(done.get(m["partition"], 0), m.get("completed_ms") or 0)
-lat = sorted(int(f) - done[p] for p, f in (l.split() for l in open(sys.argv[2])) if p in done)
-def pct(q):
-    return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else -1
+    if m.get("status") == "COMPLETED_OK" and (m.get("completed_ms") or 0) >= done.get(m["partition"], {}).get("completed_ms", 0):
+        done[m["partition"]] = m
+events = {}
+for line in open(sys.argv[3]):
+    host, kind, sent, stored = line.split()
+    events.setdefault(host, {})[kind] = (int(sent), int(stored))   # the latest of each kind
+finished = {p: int(f) for p, f in (l.split() for l in open(sys.argv[2]))}
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else -1
+lat = [f - done[p]["completed_ms"] for p, f in finished.items() if p in done]
+# Stages, from the simulator completing the move (C). The move is verified
+# when the collector has seen the job end, read the placement, and has the
+# agent's lpm post event and serial_changed event.
+stages = {k: [] for k in ("agent_post_sent", "agent_serial_sent", "ingest_lag", "agent_share",
+                          "job_end_seen", "poll_after_post", "placement_read", "verified_after_read",
+                          "after_evidence", "collector_share")}
+for p, f in finished.items():
+    m, ev = done.get(p), events.get(p, {})
+    if not m or "lpm_post" not in ev or "serial_changed" not in ev or not m.get("final_polled_ms") \
+            or not m.get("placement_read_ms"):
+        continue
+    c = m["completed_ms"]
+    post, serial = ev["lpm_post"], ev["serial_changed"]
+    agent = max(0, post[0] - c, serial[0] - c)          # the agent's last word, sent
+    evidence = max(c, post[1], serial[1])               # everything needed, read by the collector
+    stages["agent_post_sent"].append(post[0] - c)
+    stages["agent_serial_sent"].append(serial[0] - c)
+    stages["ingest_lag"].append(max(post[1] - post[0], serial[1] - serial[0]))
+    stages["agent_share"].append(agent)
+    stages["job_end_seen"].append(m["final_polled_ms"] - c)
+    stages["poll_after_post"].append(m["final_polled_ms"] - max(c, post[1]))
+    stages["placement_read"].append(m["placement_read_ms"] - m["final_polled_ms"])
+    stages["verified_after_read"].append(f - m["placement_read_ms"])
+    stages["after_evidence"].append(f - evidence)
+    stages["collector_share"].append(f - c - agent)
+what = {
+    "agent_post_sent": "agent: lpm post event sent, from completion (hmcsim waits for its answer)",
+    "agent_serial_sent": "agent: serial_changed sent (identity probe after post)",
+    "ingest_lag": "collector: the later of those two read after sent (ingest queue)",
+    "agent_share": "agent share: its last word sent, after completion (>= 0)",
+    "job_end_seen": "collector: first poll answered final, after completion",
+    "poll_after_post": "collector: that poll, after completion and the post event read",
+    "placement_read": "collector: placement GET, after that poll",
+    "verified_after_read": "collector: verified (finished_ms), after the placement GET",
+    "after_evidence": "collector: verified, after completion and both events read",
+    "collector_share": "collector share: verify latency minus the agent share",
+}
+for k, v in stages.items():
+    print("stage %-20s p50 %5d p99 %5d ms  %s" % (k, pct(v, 0.5), pct(v, 0.99), what[k]), file=sys.stderr)
 dup = sum(max(0, p.get("migrate_submissions", 0) - 1) for p in stats.get("partitions", []))
-print(pct(0.5), pct(0.99), stats.get("limit_violations", -1), dup)
+polls = [m.get("polls", 0) for m in done.values()]
+print("stage %-20s p50 %5d p99 %5d     GETs of each Migrate job" % ("job_polls", pct(polls, 0.5), pct(polls, 0.99)), file=sys.stderr)
+print(pct(lat, 0.5), pct(lat, 0.99), stats.get("limit_violations", -1), dup,
+      pct(stages["collector_share"], 0.5), pct(stages["collector_share"], 0.99))
 PY
-read -r p50 p99 violations duplicates <"$dir/figures.txt"
+cat "$dir/stages.txt" >&2
+read -r p50 p99 violations duplicates c50 c99 <"$dir/figures.txt"
 cpu_ms=$(( (cpu1 - cpu0) * 1000 / hz ))
 per_move=$(awk -v c="$cpu_ms" -v n="$partitions" 'BEGIN { printf "%.1f", c / n }')
+sim_ms=$(( (sim_cpu1 - sim_cpu0) * 1000 / hz ))
+agents_ms=$(( (agents_cpu1 - agents_cpu0) * 1000 / hz ))
 say "$verified verified, $failed not, in ${elapsed}s; collector CPU ${cpu_ms} ms"
-echo "RESULT lpm moves=$partitions verified=$verified verify_p50_ms=$p50 verify_p99_ms=$p99 collector_cpu_ms_per_move=$per_move limit_violations=$violations duplicate_submissions=$duplicates"
+say "CPU during the plan: collector ${cpu_ms} ms, ferry-hmcsim ${sim_ms} ms, agents (with their commands) ${agents_ms} ms"
+echo "RESULT lpm moves=$partitions verified=$verified verify_p50_ms=$p50 verify_p99_ms=$p99 collector_cpu_ms_per_move=$per_move limit_violations=$violations duplicate_submissions=$duplicates\
+ verify_collector_p50_ms=$c50 verify_collector_p99_ms=$c99\
+ hmcsim_cpu_ms_per_move=$(awk -v c="$sim_ms" -v n="$partitions" 'BEGIN { printf "%.1f", c / n }')\
+ agents_cpu_ms_per_move=$(awk -v c="$agents_ms" -v n="$partitions" 'BEGIN { printf "%.1f", c / n }')"

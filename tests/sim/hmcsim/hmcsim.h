@@ -142,6 +142,7 @@ typedef struct {
     char pid_file[HS_PATH_MAX]; // agent pid file ("" = none)
     hs_fault_t fault;
     hs_job_t *move;             // the live Migrate job, NULL when none (borrowed)
+    hs_job_t *moved;            // the latest Migrate that completed, NULL when none (borrowed)
     int64_t submissions[HS_OP_COUNT];
     int64_t created_ms;
 } hs_partition_t;
@@ -168,6 +169,11 @@ struct hs_job {
     int64_t blackout_start_ms;  // agent stopped (0 = never)
     int64_t blackout_end_ms;    // agent resumed
     int64_t resumed_ms;         // the resumed agent answered lpm-post (0 = never)
+    //  What the client did after the end (for benchmarks: how long it took to notice).
+    int64_t polls;              // GETs of the job answered
+    int64_t final_polled_ms;    // the first GET answered with a final status (0 = none)
+    int64_t placement_read_ms;  // Migrate COMPLETED_OK: the first GET of the partition's
+                                // entry alone after it (0 = none)
     char *result;               // owned: HSCL message (COMPLETED_WITH_ERROR) or info
     char *exception;            // owned: ResponseException (FAILED_BEFORE_COMPLETION)
     pid_t stopped_pid;          // agent stopped by this job, 0 when none

@@ -445,6 +445,7 @@ static void s_migrate(hs_sim_t *sim, hs_job_t *job, int64_t run_mono)
     s_release(sim, job);
     snprintf(part->state, sizeof part->state, "running");
     snprintf(part->migration, sizeof part->migration, "Not_Migrating");
+    part->moved = job;
     s_finish(sim, job, HS_JOB_COMPLETED_OK, NULL, NULL);
 }
 

@@ -947,7 +947,10 @@ static json_t *s_move_json(hs_sim_t *self, hs_job_t *job)
         s_set(obj, "blackout_start_ms", json_integer(job->blackout_start_ms)) ||
         s_set(obj, "blackout_end_ms", json_integer(job->blackout_end_ms)) ||
         s_set(obj, "resumed_ms", json_integer(job->resumed_ms)) ||
-        s_set(obj, "completed_ms", json_integer(job->completed_ms))) {
+        s_set(obj, "completed_ms", json_integer(job->completed_ms)) ||
+        s_set(obj, "polls", json_integer(job->polls)) ||
+        s_set(obj, "final_polled_ms", json_integer(job->final_polled_ms)) ||
+        s_set(obj, "placement_read_ms", json_integer(job->placement_read_ms))) {
         json_decref(obj);
         return NULL;
     }

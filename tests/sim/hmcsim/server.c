@@ -250,6 +250,14 @@ static bool s_secret_equal(const char *a, const char *b)
 //  ---------------------------------------------------------------------------
 //  Routing (sim->lock held)
 
+//  The partition's entry alone is read: the first such read after its
+//  latest move completed is when the client looked at the placement (stats).
+static void s_placement_read(hs_partition_t *part)
+{
+    if (part->moved && !part->moved->placement_read_ms)
+        part->moved->placement_read_ms = clock_wall_ms();
+}
+
 //  Split path (modified) at '/' into at most max segments.
 static size_t s_split(char *path, char **segments, size_t max)
 {
@@ -355,6 +363,7 @@ static void s_systems(hs_sim_t *sim, s_reply_t *reply, const char *url, char **s
             s_not_found(reply, url, "The logical partition");
             return;
         }
+        s_placement_read(part);
         hs_render_lpar_entry(&buf, sim, part, sys);
         s_reply_buf(reply, MHD_HTTP_OK, S_TYPE_ATOM, &buf);
         return;
@@ -463,6 +472,7 @@ static void s_partitions(hs_sim_t *sim, s_reply_t *reply, const char *url, char 
         s_not_found(reply, url, n == 2 ? "The logical partition" : "The resource");
         return;
     }
+    s_placement_read(part);
     hs_render_lpar_entry(&buf, sim, part, NULL);
     s_reply_buf(reply, MHD_HTTP_OK, S_TYPE_ATOM, &buf);
 }
@@ -487,6 +497,9 @@ static void s_jobs(hs_sim_t *sim, s_reply_t *reply, const char *url, char **seg,
         return;
     }
     if (strcmp(method, "GET") == 0) {
+        job->polls++;
+        if (job->status > HS_JOB_RUNNING && !job->final_polled_ms)
+            job->final_polled_ms = clock_wall_ms();
         hs_render_job(&buf, sim, job);
         s_reply_buf(reply, MHD_HTTP_OK, S_TYPE_ATOM, &buf);
     }
