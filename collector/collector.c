@@ -23,16 +23,24 @@ static void s_usage(FILE *out)
             "       ferry-collector --version\n");
 }
 
-//  Read every documented key of the [collector] section into opts.
-static int s_load_options(config_t *config, ingest_options_t *opts, bool *verbose, char *err,
+//  What the [collector] section sets: ingest's options and the database's.
+typedef struct {
+    ingest_options_t ingest;        // the agent-facing loop
+    const char *database;           // SQLite file (the store writer's)
+    store_options_t store;          // its options
+} s_options_t;
+
+//  Read every documented key of the [collector] section into all.
+static int s_load_options(config_t *config, s_options_t *all, bool *verbose, char *err,
                           size_t errlen)
 {
     int64_t v;
+    ingest_options_t *opts = &all->ingest;
     ingest_options_defaults(opts);
     opts->bind = config_str(config, "collector/bind", opts->bind);
     opts->cert_path = config_str(config, "collector/cert", opts->cert_path);
     opts->allowed_dir = config_str(config, "collector/allowed_agents", opts->allowed_dir);
-    opts->database = config_str(config, "collector/database", opts->database);
+    all->database = config_str(config, "collector/database", "/var/lib/ferry/ferry.db");
     if (config_size(config, "collector/max_frame", (int64_t) opts->max_frame, 1024, 64 << 20, &v, err, errlen))
         return -1;
     opts->max_frame = (size_t) v;
@@ -49,11 +57,12 @@ static int s_load_options(config_t *config, ingest_options_t *opts, bool *verbos
                            86400000, &v, err, errlen))
         return -1;
     opts->bad_log_period_ms = (int) v;
-    if (config_bool(config, "collector/sync_full", true, &opts->store.sync_full, err, errlen))
+    if (config_bool(config, "collector/sync_full", true, &all->store.sync_full, err, errlen))
         return -1;
     if (config_duration_ms(config, "collector/metrics_keep", 0, 0, INT64_MAX, &v, err, errlen))
         return -1;
-    opts->store.metrics_keep_ms = v;
+    all->store.metrics_keep_ms = v;
+    opts->metrics_keep_ms = v;
     if (config_bool(config, "collector/verbose", *verbose, verbose, err, errlen))
         return -1;
     return 0;
@@ -83,8 +92,9 @@ static int s_run(const char *config_path, bool verbose)
         log_error("%s", err);
         return 1;
     }
-    ingest_options_t opts;
+    s_options_t opts = { 0 };
     int rc = 1;
+    store_writer_t *writer = NULL;
     ingest_t *ingest = NULL;
     services_t *services = NULL;
     if (config_check_keys(config, s_config_keys, err, sizeof err) != 0
@@ -93,12 +103,23 @@ static int s_run(const char *config_path, bool verbose)
         goto done;
     }
     log_init("ferry-collector", verbose, false);
-    ingest = ingest_new(&opts, err, sizeof err);
+    //  The actors, in the order each needs the one before: the store's
+    //  writer thread; ingest (the agents' ROUTER, the loop everything else
+    //  runs on); the planner with one worker thread per HMC session, the
+    //  API's command channel and the HTTP API (libmicrohttpd's threads,
+    //  reading through their own read-only connections).
+    writer = store_writer_new(opts.database, &opts.store, err, sizeof err);
+    if (!writer) {
+        log_error("%s", err);
+        goto done;
+    }
+    log_info("database %s", opts.database);
+    ingest = ingest_new(&opts.ingest, writer, err, sizeof err);
     if (!ingest) {
         log_error("%s", err);
         goto done;
     }
-    services = services_new(config, ingest, opts.database, err, sizeof err);
+    services = services_new(config, ingest, writer, opts.database, err, sizeof err);
     if (!services) {
         log_error("%s: %s", config_path, err);
         goto done;
@@ -107,6 +128,7 @@ static int s_run(const char *config_path, bool verbose)
 done:
     services_destroy(&services);
     ingest_destroy(&ingest);
+    store_writer_destroy(&writer);
     config_destroy(&config);
     return rc;
 }

@@ -15,6 +15,7 @@
 
 struct _services_t {
     ingest_t *ingest;             // borrowed: its loop runs everything here
+    store_writer_t *writer;       // borrowed: the database's one writer
     planner_t *planner;           // LPM plans
     zsock_t *commands;            // REP: API commands, served on the loop
     api_t *api;                   // HTTP API, NULL when not configured
@@ -121,7 +122,7 @@ static int s_start_planner(services_t *self, config_t *config, char *err, size_t
     opts.fast_heartbeat_ms = (uint32_t) fast;
     opts.verify_timeout_ms = verify;
     opts.job_timeout_ms = job;
-    self->planner = planner_new(self->ingest, &opts, err, errlen);
+    self->planner = planner_new(self->ingest, self->writer, &opts, err, errlen);
     rc = self->planner ? 0 : -1;
 done:
     s_wipe_passwords(hmcs, count);
@@ -151,8 +152,8 @@ static int s_start_api(services_t *self, config_t *config, const char *db_path, 
     return 0;
 }
 
-services_t *services_new(config_t *config, ingest_t *ingest, const char *db_path, char *err,
-                         size_t errlen)
+services_t *services_new(config_t *config, ingest_t *ingest, store_writer_t *writer,
+                         const char *db_path, char *err, size_t errlen)
 {
     services_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -160,6 +161,7 @@ services_t *services_new(config_t *config, ingest_t *ingest, const char *db_path
         return NULL;
     }
     self->ingest = ingest;
+    self->writer = writer;
     if (s_start_planner(self, config, err, errlen) != 0)
         goto fail;
     self->commands = commands_bind(API_DEFAULT_COMMAND_ENDPOINT, ingest_loop(ingest),

@@ -12,11 +12,12 @@
 
 typedef struct _services_t services_t;
 
-//  Start them on ingest's loop. config and ingest borrowed (ingest for the
-//  life of the services); db_path borrowed for the call. NULL with a
-//  readable message in err (bad section, unreadable or open password file).
-services_t *services_new(config_t *config, ingest_t *ingest, const char *db_path, char *err,
-                         size_t errlen);
+//  Start them on ingest's loop, writing through writer. config borrowed
+//  for the call, ingest and writer for the life of the services, db_path
+//  (for the API's readers) for the call. NULL with a readable message in
+//  err (bad section, unreadable or open password file).
+services_t *services_new(config_t *config, ingest_t *ingest, store_writer_t *writer,
+                         const char *db_path, char *err, size_t errlen);
 
 //  Stop the API, the command channel and the planner; NULLs *self_p.
 void services_destroy(services_t **self_p);

@@ -323,6 +323,21 @@ bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size
     return true;
 }
 
+codec_status_t codec_decode_agent_frame(codec_arena_t *arena, const uint8_t *data, size_t size,
+                                        size_t max_frame, Ferry__Envelope **env_p,
+                                        const uint8_t **body_p, size_t *body_len_p)
+{
+    *body_p = NULL;
+    *body_len_p = 0;
+    if (codec_decode_metrics(arena, data, size, max_frame, env_p, body_p, body_len_p))
+        return CODEC_OK;
+    codec_status_t status = codec_decode_in(arena, data, size, max_frame, CODEC_TO_COLLECTOR,
+                                            env_p);
+    if (status == CODEC_OK && (*env_p)->body_case == FERRY__ENVELOPE__BODY_METRICS)
+        codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, body_p, body_len_p);
+    return status;
+}
+
 void codec_free(Ferry__Envelope **env_p)
 {
     if (env_p && *env_p) {

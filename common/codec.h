@@ -82,6 +82,16 @@ bool codec_decode_metrics(codec_arena_t *arena, const uint8_t *data, size_t size
                           size_t max_frame, Ferry__Envelope **env_p, const uint8_t **body_p,
                           size_t *body_len_p);
 
+//  A frame from an agent, decoded as the collector stores it: metrics by
+//  codec_decode_metrics, anything else (and metrics it passes on) by
+//  codec_decode_in towards the collector. *body_p/*body_len_p: a Metrics
+//  body as received when it is one slice of data (kept byte for byte, with
+//  fields newer than this build), else NULL/0 (merged copies: re-pack it).
+//  *env_p lives in the arena as for codec_decode_in. data borrowed.
+codec_status_t codec_decode_agent_frame(codec_arena_t *arena, const uint8_t *data, size_t size,
+                                        size_t max_frame, Ferry__Envelope **env_p,
+                                        const uint8_t **body_p, size_t *body_len_p);
+
 //  Free the Envelope *env_p (from codec_decode, owned by the caller) and NULL
 //  *env_p; safe on NULL, on *env_p NULL, and twice.
 void codec_free(Ferry__Envelope **env_p);

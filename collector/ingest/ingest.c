@@ -1,25 +1,34 @@
 /*  ingest — the collector's agent-facing loop.
 
-    One zloop: a reader on the ROUTER drains frames in bursts; data bodies are
-    written inside one open transaction; the transaction is committed when it
-    holds batch_max messages or batch_wait_ms after it was opened; only then
-    are Acks sent. Heartbeats only touch memory, flushed every seen_flush_ms.
+    One zloop: a reader on the ROUTER drains frames in bursts; what a frame
+    asks to be written joins the open batch (store_batch.h), which goes to
+    the store writer's thread when it holds batch_max messages or
+    batch_wait_ms after its first one; only when the writer says it is
+    committed are its Acks sent. One batch is at the writer at a time: the
+    next one fills meanwhile, so decoding and committing overlap, and when
+    the next is full before the writer is done, reading waits for it (the
+    agents' spools hold what does not fit). Heartbeats only touch memory,
+    flushed every seen_flush_ms.
 
-    A message the store would refuse (store_check) never joins the batch: it
-    is set aside in `rejected` instead, as is one the store still refuses
-    (store_* returning 1) or a metrics sample refused at commit. Either way
-    its seq counts as stored, so it is acked and not sent again, and the
-    other messages of the batch, every agent's, go on as if nothing happened.
-    Only a failure of the database itself rolls the batch back. */
+    A message the store would refuse (store_check) joins the batch with its
+    reason and is set aside in `rejected` instead, as is one the store still
+    refuses (store_* returning 1) or a metrics sample refused at commit.
+    Either way its seq counts as stored, so it is acked and not sent again,
+    and the other messages of the batch, every agent's, go on as if nothing
+    happened. Only a failure of the database itself rolls the batch back:
+    then neither it nor the batch filling behind it is acked, and the
+    sequence state is loaded again from the database. */
 #include "ingest.h"
 
 #include "agent_auth.h"
 
 #include "clock.h"
 #include "codec.h"
+#include "errbuf.h"
 #include "keys.h"
 #include "log.h"
 #include "seqtrack.h"
+#include "store_batch.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -32,6 +41,7 @@
 #define INGEST_DRAIN_BURST 2048  // frames read per reader wake-up before yielding to timers
 #define S_PRUNE_EVERY_MS 60000   // metrics retention runs at least this often
 #define S_PRUNE_CHUNKS 20000     // metrics chunks deleted at most per retention run
+#define S_FRAME_BLOCK 1024       // frames per block of a batch (blocks never move)
 
 typedef struct {
     char key[INGEST_KEY_LEN + 1];   // authenticated CURVE public key (Z85)
@@ -45,6 +55,7 @@ typedef struct {
     uint64_t stream_written;        // stream id written with acked_written
     bool in_batch;                  // listed in the open batch's peers
     bool force_ack;                 // ack even if unchanged (Hello, duplicates)
+    bool ack_due;                   // flying: ack after its commit even if unchanged
     bool seen_dirty;                // last_seen changed since the last flush
     int64_t last_seen_ms;           // wall clock of the latest frame
     bool has_heartbeat;             // heartbeat holds a figure
@@ -63,9 +74,33 @@ typedef struct {
     uint32_t config_for_ms;         // its duration
 } peer_t;
 
+//  A peer with something in a batch: what it is acked once that commits.
+typedef struct {
+    peer_t *peer;
+    uint64_t acked;                 // its acked seq when the batch closed
+    bool force_ack;                 // ack even if unchanged
+} s_batch_peer_t;
+
+//  One batch: the writes (store_batch) and the frames they borrow.
+typedef struct {
+    store_batch_t *writes;          // what the writer commits
+    zmq_msg_t **blocks;             // frames, S_FRAME_BLOCK per block: a frame's bytes
+                                    // never move while the batch borrows them
+    size_t block_count;             // blocks allocated
+    size_t frame_count;             // frames held
+    s_batch_peer_t *peers;          // peers with data in it
+    size_t peer_count, peer_cap;
+    int count;                      // data messages in it
+} s_batch_t;
+
 struct _ingest_t {
     const ingest_options_t *opts;   // borrowed
-    store_t *store;                 // the database
+    store_writer_t *writer;         // borrowed: the database's one writer
+    store_client_t *client;         // our requests to it
+    s_batch_t batch[2];             // the open one and the one at the writer
+    s_batch_t *open;                // filling
+    s_batch_t *flying;              // at the writer, NULL when none
+    bool open_due;                  // the open batch goes as soon as the flying one is back
     zactor_t *auth;                 // agent_auth actor (ZAP)
     zsock_t *router;                // agent-facing socket
     zloop_t *loop;                  // event loop
@@ -73,14 +108,10 @@ struct _ingest_t {
     zcert_t *cert;                  // collector certificate
     codec_arena_t *arena;           // memory of the frame being handled
     char endpoint[256];             // resolved bound endpoint, for unbind at stop
-    peer_t **batch_peers;           // peers with data in the open batch
-    size_t batch_peer_count;        // entries used
-    size_t batch_peer_cap;          // entries allocated
-    bool batch_open;                // a transaction is open
-    bool batch_failed;              // a write failed: roll back instead of commit
-    int batch_count;                // messages in the open batch
-    int batch_timer;                // zloop timer id of the pending commit, -1 none
+    bool batch_failed;              // recording failed (out of memory): drop the open batch
+    int batch_timer;                // zloop timer id of the open batch's deadline, -1 none
     bool fatal_error;               // store failed in a way we cannot continue from
+    uint64_t received;              // data messages taken into a batch (new seqs)
     uint64_t stored;                // data messages stored
     uint64_t duplicates;            // data messages dropped as duplicates
     uint64_t bad_frames;            // frames dropped as bad
@@ -106,14 +137,12 @@ void ingest_options_defaults(ingest_options_t *opts)
     opts->bind = "tcp://*:5560";
     opts->cert_path = "/etc/ferry/keys/collector.cert_secret";
     opts->allowed_dir = "/etc/ferry/agents.d";
-    opts->database = "/var/lib/ferry/ferry.db";
     opts->max_frame = CODEC_DEFAULT_MAX_FRAME;
     opts->batch_max = 20000;
     opts->batch_wait_ms = 50;
     opts->seen_flush_ms = 1000;
     opts->bad_log_period_ms = 60000;
-    opts->store.sync_full = true;
-    opts->store.metrics_keep_ms = 0;
+    opts->metrics_keep_ms = 0;
 }
 
 static void s_peer_free(void **item)
@@ -126,53 +155,111 @@ static void s_peer_free(void **item)
     *item = NULL;
 }
 
+//  What the writer loads for a peer: its committed sequence state.
+typedef struct {
+    const char *key;                // borrowed
+    store_agent_state_t state;
+    uint64_t *pending;              // malloc'd by the store
+    size_t count;
+} s_track_load_t;
+
+static int s_track_load_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    s_track_load_t *load = arg;
+    if (store_agent_ensure(store, load->key, clock_wall_ms(), &load->state) != 0
+        || store_pending_load(store, load->state.id, &load->pending, &load->count) != 0) {
+        errbuf_set(err, errlen, "%s", store_error(store));
+        return -1;
+    }
+    return 0;
+}
+
 //  Load the committed sequence state of a peer into a fresh tracker.
 static int s_peer_load_track(ingest_t *self, peer_t *peer)
 {
-    store_agent_state_t state;
-    if (store_agent_ensure(self->store, peer->key, clock_wall_ms(), &state) != 0)
+    s_track_load_t load = { .key = peer->key };
+    char err[512];
+    if (store_client_call(self->client, s_track_load_fn, &load, err, sizeof err) != 0) {
+        log_error("store: cannot load agent %s: %s", peer->key, err);
+        free(load.pending);
         return -1;
-    uint64_t *pending = NULL;
-    size_t count = 0;
-    if (store_pending_load(self->store, state.id, &pending, &count) != 0)
-        return -1;
+    }
     seqtrack_destroy(&peer->track);
-    peer->track = seqtrack_new(state.stream_id, state.acked_seq, pending, count);
-    free(pending);
-    peer->agent_id = state.id;
-    peer->acked_sent = state.acked_seq;
-    peer->acked_written = state.acked_seq;
-    peer->stream_written = state.stream_id;
+    peer->track = seqtrack_new(load.state.stream_id, load.state.acked_seq, load.pending,
+                               load.count);
+    free(load.pending);
+    peer->agent_id = load.state.id;
+    peer->acked_sent = load.state.acked_seq;
+    peer->acked_written = load.state.acked_seq;
+    peer->stream_written = load.state.stream_id;
     return peer->track ? 0 : -1;
 }
 
-static int s_batch_begin(ingest_t *self)
+static int s_batch_init(s_batch_t *batch, size_t max_frame)
 {
-    if (self->batch_open)
-        return 0;
-    if (store_begin(self->store) != 0) {
-        log_error("store: cannot begin a transaction: %s", store_error(self->store));
-        return -1;
+    memset(batch, 0, sizeof *batch);
+    batch->writes = store_batch_new(max_frame);
+    return batch->writes ? 0 : -1;
+}
+
+//  Empty the batch for reuse: its frames go, its peers leave it.
+static void s_batch_reset(s_batch_t *batch)
+{
+    for (size_t i = 0; i < batch->frame_count; i++)
+        zmq_msg_close(&batch->blocks[i / S_FRAME_BLOCK][i % S_FRAME_BLOCK]);
+    batch->frame_count = 0;
+    batch->peer_count = 0;
+    batch->count = 0;
+    if (batch->writes)
+        store_batch_clear(batch->writes);
+}
+
+static void s_batch_free(s_batch_t *batch)
+{
+    s_batch_reset(batch);
+    for (size_t i = 0; i < batch->block_count; i++)
+        free(batch->blocks[i]);
+    free(batch->blocks);
+    free(batch->peers);
+    store_batch_destroy(&batch->writes);
+}
+
+//  Keep the frame (moved from payload) for as long as the batch borrows its
+//  bytes. The frame held, NULL when out of memory (payload untouched).
+static zmq_msg_t *s_batch_keep(s_batch_t *batch, zmq_msg_t *payload)
+{
+    size_t block = batch->frame_count / S_FRAME_BLOCK;
+    if (block == batch->block_count) {
+        zmq_msg_t **grown = realloc(batch->blocks, (block + 1) * sizeof *grown);
+        if (!grown)
+            return NULL;
+        batch->blocks = grown;
+        grown[block] = malloc(S_FRAME_BLOCK * sizeof(zmq_msg_t));
+        if (!grown[block])
+            return NULL;
+        batch->block_count++;
     }
-    self->batch_open = true;
-    self->batch_failed = false;
-    self->batch_count = 0;
-    return 0;
+    zmq_msg_t *frame = &batch->blocks[block][batch->frame_count % S_FRAME_BLOCK];
+    zmq_msg_init(frame);
+    zmq_msg_move(frame, payload);
+    batch->frame_count++;
+    return frame;
 }
 
 static int s_batch_add_peer(ingest_t *self, peer_t *peer)
 {
+    s_batch_t *batch = self->open;
     if (peer->in_batch)
         return 0;
-    if (self->batch_peer_count == self->batch_peer_cap) {
-        size_t cap = self->batch_peer_cap ? self->batch_peer_cap * 2 : 256;
-        peer_t **grown = realloc(self->batch_peers, cap * sizeof *grown);
+    if (batch->peer_count == batch->peer_cap) {
+        size_t cap = batch->peer_cap ? batch->peer_cap * 2 : 256;
+        s_batch_peer_t *grown = realloc(batch->peers, cap * sizeof *grown);
         if (!grown)
             return -1;
-        self->batch_peers = grown;
-        self->batch_peer_cap = cap;
+        batch->peers = grown;
+        batch->peer_cap = cap;
     }
-    self->batch_peers[self->batch_peer_count++] = peer;
+    batch->peers[batch->peer_count++] = (s_batch_peer_t) { .peer = peer };
     peer->in_batch = true;
     return 0;
 }
@@ -188,7 +275,6 @@ static peer_t *s_peer_get(ingest_t *self, const char *key)
     memcpy(peer->key, key, INGEST_KEY_LEN);
     snprintf(peer->hostname, sizeof peer->hostname, "?");
     if (s_peer_load_track(self, peer) != 0) {
-        log_error("store: cannot load agent %s: %s", key, store_error(self->store));
         void *item = peer;
         s_peer_free(&item);
         return NULL;
@@ -217,12 +303,12 @@ static bool s_send_to(ingest_t *self, peer_t *peer, const Ferry__Envelope *env)
     return true;
 }
 
-static void s_send_ack(ingest_t *self, peer_t *peer)
+static void s_send_ack(ingest_t *self, peer_t *peer, uint64_t seq)
 {
     Ferry__Envelope env;
     Ferry__Ack ack = FERRY__ACK__INIT;
     codec_envelope_init(&env, 0);
-    ack.seq = seqtrack_acked(peer->track);
+    ack.seq = seq;
     env.body_case = FERRY__ENVELOPE__BODY_ACK;
     env.ack = &ack;
     if (s_send_to(self, peer, &env))
@@ -231,72 +317,124 @@ static void s_send_ack(ingest_t *self, peer_t *peer)
 
 static void s_rejected(ingest_t *self, peer_t *peer, const store_rejection_t *r);
 
-//  Count and log the metrics samples the commit set aside itself (they were
-//  counted as stored when they joined the batch).
-static void s_commit_rejections(ingest_t *self)
+//  Count and log what the writer set aside (it was counted as stored by
+//  sequence tracking when it joined the batch).
+static void s_batch_rejections(ingest_t *self, const s_batch_t *batch)
 {
     size_t count = 0;
-    const store_rejection_t *refused = store_commit_rejections(self->store, &count);
+    const store_rejection_t *refused = store_batch_rejections(batch->writes, &count);
     for (size_t i = 0; i < count; i++) {
-        for (size_t k = 0; k < self->batch_peer_count; k++) {
-            if (self->batch_peers[k]->agent_id != refused[i].agent_id)
+        for (size_t k = 0; k < batch->peer_count; k++) {
+            if (batch->peers[k].peer->agent_id != refused[i].agent_id)
                 continue;
-            s_rejected(self, self->batch_peers[k], &refused[i]);
-            self->stored--;
+            s_rejected(self, batch->peers[k].peer, &refused[i]);
             break;
         }
     }
 }
 
-//  Commit the open batch (or roll it back after a failed write), then ack.
-static int s_batch_commit(ingest_t *self)
+static void s_on_batch_done(void *arg, int rc, const char *err);
+
+//  Hand the open batch to the writer, or mark it due when one is there
+//  already. Its peers' sequence state goes in with the rows it describes:
+//  after a crash it says exactly which seqs are stored (metrics have no
+//  unique key). 0 / -1 (the batch was dropped: not acked, sent again).
+static int s_batch_close(ingest_t *self)
 {
     if (self->batch_timer >= 0) {
         zloop_timer_end(self->loop, self->batch_timer);
         self->batch_timer = -1;
     }
-    if (!self->batch_open)
+    s_batch_t *batch = self->open;
+    if (store_batch_empty(batch->writes) && batch->peer_count == 0)
         return 0;
-    //  The sequence state goes in with the rows it describes: after a crash
-    //  it says exactly which seqs are stored (metrics have no unique key).
-    for (size_t i = 0; i < self->batch_peer_count && !self->batch_failed; i++) {
-        peer_t *peer = self->batch_peers[i];
+    if (self->flying) {
+        self->open_due = true;
+        return 0;
+    }
+    self->open_due = false;
+    for (size_t i = 0; i < batch->peer_count && !self->batch_failed; i++) {
+        s_batch_peer_t *entry = &batch->peers[i];
+        peer_t *peer = entry->peer;
         uint64_t acked = seqtrack_acked(peer->track), stream = seqtrack_stream(peer->track);
+        entry->acked = acked;
+        entry->force_ack = peer->force_ack;
+        peer->force_ack = false;
+        peer->in_batch = false;
         if (acked == peer->acked_written && stream == peer->stream_written)
             continue;
-        if (store_agent_seq(self->store, peer->agent_id, stream, acked) != 0)
+        if (store_batch_seq(batch->writes, peer->agent_id, stream, acked) != 0)
             self->batch_failed = true;
         peer->acked_written = acked;
         peer->stream_written = stream;
     }
-    int rc = 0;
-    if (!self->batch_failed && store_commit(self->store) == 0) {
-        s_commit_rejections(self);
-        for (size_t i = 0; i < self->batch_peer_count; i++) {
-            peer_t *peer = self->batch_peers[i];
-            if (peer->force_ack || seqtrack_acked(peer->track) != peer->acked_sent)
-                s_send_ack(self, peer);
+    if (self->batch_failed
+        || store_client_send(self->client, store_batch_commit, batch->writes, s_on_batch_done,
+                             self) != 0) {
+        s_on_batch_done(self, -1, "out of memory");
+        return -1;
+    }
+    self->flying = batch;
+    self->open = batch == &self->batch[0] ? &self->batch[1] : &self->batch[0];
+    return 0;
+}
+
+//  The writer says how the flying batch went (or a batch could not be sent:
+//  then it is the open one, flying is NULL).
+static void s_on_batch_done(void *arg, int rc, const char *err)
+{
+    ingest_t *self = arg;
+    s_batch_t *batch = self->flying ? self->flying : self->open;
+    self->flying = NULL;
+    if (rc == 0) {
+        self->stored += store_batch_stored(batch->writes);
+        s_batch_rejections(self, batch);
+        for (size_t i = 0; i < batch->peer_count; i++) {
+            s_batch_peer_t *entry = &batch->peers[i];
+            if (entry->force_ack || entry->acked != entry->peer->acked_sent)
+                s_send_ack(self, entry->peer, entry->acked);
         }
+        //  A retention backlog (after a long stop) goes a slice per flush.
+        if (store_batch_pruned(batch->writes) == S_PRUNE_CHUNKS)
+            self->pruned_mono_ms = 0;
+        s_batch_reset(batch);
     }
     else {
-        //  Nothing of this batch was acked: agents will send it again. Reload the
-        //  committed state so the in-memory trackers match the database.
-        log_error("store: batch of %d messages rolled back: %s", self->batch_count,
-                  store_error(self->store));
-        store_rollback(self->store);
-        for (size_t i = 0; i < self->batch_peer_count; i++)
-            if (s_peer_load_track(self, self->batch_peers[i]) != 0)
+        //  Nothing of this batch nor of the one filling behind it is acked:
+        //  agents send it again. Reload the committed state so the trackers
+        //  match the database.
+        log_error("store: batch of %d messages rolled back: %s", batch->count, err);
+        s_batch_t *behind = self->open;
+        peer_t **reload = NULL;
+        size_t count = batch->peer_count + (behind != batch ? behind->peer_count : 0);
+        reload = count ? calloc(count, sizeof *reload) : NULL;
+        if (count && !reload)
+            self->fatal_error = true;
+        size_t n = 0;
+        for (size_t i = 0; i < batch->peer_count; i++) {
+            batch->peers[i].peer->in_batch = false;
+            if (reload)
+                reload[n++] = batch->peers[i].peer;
+        }
+        for (size_t i = 0; behind != batch && i < behind->peer_count; i++) {
+            behind->peers[i].peer->in_batch = false;
+            if (reload)
+                reload[n++] = behind->peers[i].peer;
+        }
+        s_batch_reset(batch);
+        s_batch_reset(behind);
+        self->open_due = false;
+        self->batch_failed = false;
+        for (size_t i = 0; i < n; i++) {
+            reload[i]->force_ack = false;
+            if (s_peer_load_track(self, reload[i]) != 0)
                 self->fatal_error = true;
-        rc = -1;
+        }
+        free(reload);
+        return;
     }
-    for (size_t i = 0; i < self->batch_peer_count; i++) {
-        self->batch_peers[i]->in_batch = false;
-        self->batch_peers[i]->force_ack = false;
-    }
-    self->batch_peer_count = 0;
-    self->batch_open = false;
-    self->batch_count = 0;
-    return rc;
+    if (self->open_due || self->open->count >= self->opts->batch_max)
+        s_batch_close(self);
 }
 
 static int s_on_batch_timer(zloop_t *loop, int timer_id, void *arg)
@@ -305,7 +443,7 @@ static int s_on_batch_timer(zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     ingest_t *self = arg;
     self->batch_timer = -1;     // one-shot: zloop ends it after this call
-    s_batch_commit(self);
+    s_batch_close(self);
     return self->fatal_error ? -1 : 0;
 }
 
@@ -323,7 +461,8 @@ static void s_bad_frame(ingest_t *self, peer_t *peer, codec_status_t status)
     peer->bad_since_log = 0;
 }
 
-static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello)
+static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello,
+                       const zmq_msg_t *frame)
 {
     snprintf(peer->hostname, sizeof peer->hostname, "%s", hello->hostname ? hello->hostname : "?");
     peer->seen.heartbeat_ms = 0;         // a restarted agent may run another configuration
@@ -332,7 +471,8 @@ static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello)
     if (seqtrack_reset(peer->track, hello->stream_id))
         log_info("agent %s (%s): new spool stream %016" PRIx64 ", sequence tracking restarts",
                  peer->key, peer->hostname, hello->stream_id);
-    if (store_agent_hello(self->store, peer->agent_id, hello, clock_wall_ms()) != 0)
+    if (store_batch_hello(self->open->writes, peer->agent_id, zmq_msg_data((zmq_msg_t *) frame),
+                          zmq_msg_size((zmq_msg_t *) frame)) != 0)
         self->batch_failed = true;
     peer->force_ack = true;
 }
@@ -415,45 +555,6 @@ static bool s_observe_body(peer_t *peer, const Ferry__Envelope *env)
     return false;
 }
 
-//  body/body_len: a Metrics body as received (kept byte for byte: fields
-//  newer than us survive), or NULL to re-pack env->metrics. 0 stored, 1
-//  refused by the store (store_error says why), -1 the database failed.
-static int s_store_body(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
-                        const uint8_t *body, size_t body_len)
-{
-    int64_t id = peer->agent_id;
-    switch (env->body_case) {
-    case FERRY__ENVELOPE__BODY_METRICS:
-        return store_metrics(self->store, id, env->seq, env->sent_ms, env->metrics, body,
-                             body_len);
-    case FERRY__ENVELOPE__BODY_EVENT:
-        return store_event(self->store, id, env->seq, env->sent_ms, clock_wall_ms(), env->event);
-    case FERRY__ENVELOPE__BODY_FACTS:
-        return store_facts(self->store, id, env->seq, env->sent_ms, env->facts);
-    case FERRY__ENVELOPE__BODY_JOB_UPDATE:
-        return store_job_update(self->store, id, env->seq, env->sent_ms, env->job_update);
-    default:
-        return 0;
-    }
-}
-
-//  Size of the message's body, for the admin reading `rejected`.
-static uint64_t s_body_bytes(const Ferry__Envelope *env, const uint8_t *body, size_t body_len)
-{
-    switch (env->body_case) {
-    case FERRY__ENVELOPE__BODY_METRICS:
-        return body ? body_len : ferry__metrics__get_packed_size(env->metrics);
-    case FERRY__ENVELOPE__BODY_EVENT:
-        return ferry__event__get_packed_size(env->event);
-    case FERRY__ENVELOPE__BODY_FACTS:
-        return ferry__facts__get_packed_size(env->facts);
-    case FERRY__ENVELOPE__BODY_JOB_UPDATE:
-        return ferry__job_update__get_packed_size(env->job_update);
-    default:
-        return 0;
-    }
-}
-
 //  Count a message set aside (already in `rejected`) and log it, at most
 //  once per peer per bad_log_period_ms, with the count since the last line.
 static void s_rejected(ingest_t *self, peer_t *peer, const store_rejection_t *r)
@@ -471,37 +572,8 @@ static void s_rejected(ingest_t *self, peer_t *peer, const store_rejection_t *r)
     peer->rejected_since_log = 0;
 }
 
-//  Set the message aside instead of storing it. 0 / -1 (the database failed).
-static int s_reject(ingest_t *self, peer_t *peer, const Ferry__Envelope *env, const uint8_t *body,
-                    size_t body_len, const char *reason)
-{
-    store_rejection_t r = { .agent_id = peer->agent_id, .seq = env->seq,
-                            .time_ms = env->sent_ms, .kind = codec_body_name(env->body_case),
-                            .bytes = s_body_bytes(env, body, body_len) };
-    snprintf(r.reason, sizeof r.reason, "%s", reason);
-    if (store_reject(self->store, &r, clock_wall_ms()) != 0)
-        return -1;
-    s_rejected(self, peer, &r);
-    return 0;
-}
-
-//  Store the message, or set it aside when the store refuses it (checked
-//  before: refused; else as the store answers). 0 / -1 (the database failed).
-static int s_store_or_reject(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
-                             const uint8_t *body, size_t body_len, const char *refused)
-{
-    if (refused)
-        return s_reject(self, peer, env, body, body_len, refused);
-    int rc = s_store_body(self, peer, env, body, body_len);
-    if (rc == 1)
-        return s_reject(self, peer, env, body, body_len, store_error(self->store));
-    if (rc == 0)
-        self->stored++;
-    return rc;
-}
-
 static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
-                      const uint8_t *body, size_t body_len)
+                      const uint8_t *body, size_t body_len, const zmq_msg_t *frame)
 {
     if (env->seq == 0) {
         s_bad_frame(self, peer, CODEC_ERR_MALFORMED);
@@ -517,14 +589,14 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
     }
-    else if (s_store_or_reject(self, peer, env, body, body_len, storable ? NULL : reason) != 0) {
-        self->batch_failed = true;
-    }
     else {
         //  Set aside or stored, the seq is done with: acked, never sent again.
         int above_gap = seqtrack_stored(peer->track, env->seq);
         if (above_gap < 0
-            || (above_gap > 0 && store_pending_add(self->store, peer->agent_id, env->seq) != 0))
+            || store_batch_data(self->open->writes, peer->agent_id,
+                                zmq_msg_data((zmq_msg_t *) frame),
+                                zmq_msg_size((zmq_msg_t *) frame), storable ? NULL : reason,
+                                above_gap > 0) != 0)
             self->batch_failed = true;
     }
     seqtrack_floor(peer->track, env->first_seq);
@@ -558,30 +630,37 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
     Ferry__Envelope *env = NULL;
     const uint8_t *data = zmq_msg_data(payload), *body = NULL;
     size_t size = zmq_msg_size(payload), body_len = 0;
-    codec_status_t status = CODEC_OK;
-    if (!codec_decode_metrics(self->arena, data, size, self->opts->max_frame, &env, &body,
-                              &body_len))
-        status = codec_decode_in(self->arena, data, size, self->opts->max_frame,
-                                 CODEC_TO_COLLECTOR, &env);
+    codec_status_t status = codec_decode_agent_frame(self->arena, data, size,
+                                                     self->opts->max_frame, &env, &body,
+                                                     &body_len);
     if (status != CODEC_OK) {
         s_bad_frame(self, peer, status);
         return;
     }
-    //  Heartbeats only touch memory: they open no transaction (an open one
-    //  makes every planner step commit it first).
+    //  Heartbeats only touch memory. Anything else joins the open batch,
+    //  which keeps the frame: the writer decodes it again on its thread.
+    const zmq_msg_t *frame = NULL;
     if (env->body_case != FERRY__ENVELOPE__BODY_HEARTBEAT) {
-        if (s_batch_begin(self) != 0) {
-            self->fatal_error = true;
-            return;
-        }
-        if (s_batch_add_peer(self, peer) != 0) {
+        if (s_batch_add_peer(self, peer) != 0
+            || !(frame = s_batch_keep(self->open, payload))) {
             self->batch_failed = true;
             return;
         }
+        //  A frame small enough to live inside its zmq_msg_t moved with it.
+        if (zmq_msg_data((zmq_msg_t *) frame) != data
+            && codec_decode_agent_frame(self->arena, zmq_msg_data((zmq_msg_t *) frame), size,
+                                        self->opts->max_frame, &env, &body,
+                                        &body_len) != CODEC_OK) {
+            self->batch_failed = true;
+            return;
+        }
+        if (self->batch_timer < 0)
+            self->batch_timer = zloop_timer(self->loop, (size_t) self->opts->batch_wait_ms, 1,
+                                            s_on_batch_timer, self);
     }
     switch (env->body_case) {
     case FERRY__ENVELOPE__BODY_HELLO:
-        s_on_hello(self, peer, env->hello);
+        s_on_hello(self, peer, env->hello, frame);
         break;
     case FERRY__ENVELOPE__BODY_HEARTBEAT: {
         //  Keep the largest stall since the last flush: a single stalled beat
@@ -603,12 +682,9 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         break;
     }
     default:
-        //  From the full decoder: the body as received when it is one slice
-        //  of the frame, else (merged copies) body stays NULL and is re-packed.
-        if (env->body_case == FERRY__ENVELOPE__BODY_METRICS && !body)
-            codec_field_bytes(data, size, FERRY__ENVELOPE__BODY_METRICS, &body, &body_len);
-        s_on_data(self, peer, env, body, body_len);
-        self->batch_count++;
+        s_on_data(self, peer, env, body, body_len, frame);
+        self->open->count++;
+        self->received++;
         break;
     }
 }
@@ -654,8 +730,14 @@ static void s_drain(ingest_t *self, int limit)
     for (int i = 0; i < limit && !self->fatal_error; i++) {
         if (s_read_one(self, handle) <= 0)
             break;
-        if (self->batch_count >= self->opts->batch_max)
-            s_batch_commit(self);
+        if (self->open->count < self->opts->batch_max)
+            continue;
+        s_batch_close(self);
+        //  Full while the writer still has the last one: wait for it rather
+        //  than grow without bound (the agents' spools hold the rest).
+        while (self->open_due && self->flying && !self->fatal_error)
+            if (store_client_wait_one(self->client) != 0)
+                self->fatal_error = true;
     }
 }
 
@@ -663,13 +745,9 @@ static int s_on_router(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) reader;
     ingest_t *self = arg;
+    (void) loop;
     s_drain(self, INGEST_DRAIN_BURST);
-    if (self->fatal_error)
-        return -1;
-    if (self->batch_open && self->batch_timer < 0)
-        self->batch_timer = zloop_timer(loop, (size_t) self->opts->batch_wait_ms, 1,
-                                        s_on_batch_timer, self);
-    return 0;
+    return self->fatal_error ? -1 : 0;
 }
 
 static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
@@ -682,34 +760,28 @@ static int s_on_seen_timer(zloop_t *loop, int timer_id, void *arg)
         ingest_reload(self);
     }
     bool any = false;
-    //  Retention: a minute apart, or half the retention when that is shorter.
-    int64_t keep = self->opts->store.metrics_keep_ms, now = clock_mono_ms();
+    //  Retention: a minute apart, or half the retention when that is shorter;
+    //  a backlog (after a long stop) goes a slice per flush, not at once
+    //  (s_on_batch_done asks for the next slice).
+    int64_t keep = self->opts->metrics_keep_ms, now = clock_mono_ms();
     int64_t every = keep / 2 < S_PRUNE_EVERY_MS ? keep / 2 : S_PRUNE_EVERY_MS;
     if (keep > 0 && now - self->pruned_mono_ms >= every) {
-        if (s_batch_begin(self) != 0)
-            return -1;
+        store_batch_prune(self->open->writes, clock_wall_ms(), S_PRUNE_CHUNKS);
+        self->pruned_mono_ms = now;
         any = true;
-        int pruned = store_prune(self->store, clock_wall_ms(), S_PRUNE_CHUNKS);
-        if (pruned < 0)
-            self->batch_failed = true;
-        //  A backlog (after a long stop) goes a slice per flush, not at once.
-        if (pruned < S_PRUNE_CHUNKS)
-            self->pruned_mono_ms = now;
     }
     for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
         if (!peer->seen_dirty)
             continue;
-        if (!any && s_batch_begin(self) != 0)
-            return -1;
         any = true;
-        if (store_agent_seen(self->store, peer->agent_id, peer->last_seen_ms,
+        if (store_batch_seen(self->open->writes, peer->agent_id, peer->last_seen_ms,
                              peer->has_heartbeat ? &peer->heartbeat : NULL, peer->bad_total) != 0)
             self->batch_failed = true;
         peer->seen_dirty = false;
         peer->heartbeat.stall_ms = 0;
     }
     if (any)
-        s_batch_commit(self);
+        s_batch_close(self);
     return self->fatal_error ? -1 : 0;
 }
 
@@ -756,7 +828,8 @@ static int s_bind(ingest_t *self, char *err, size_t errlen)
     return 0;
 }
 
-ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen)
+ingest_t *ingest_new(const ingest_options_t *opts, store_writer_t *writer, char *err,
+                     size_t errlen)
 {
     ingest_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -764,32 +837,32 @@ ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen)
         return NULL;
     }
     self->opts = opts;
+    self->writer = writer;
     self->batch_timer = -1;
     self->peers = zhashx_new();
     zhashx_set_destructor(self->peers, s_peer_free);
     self->arena = codec_arena_new();
-    if (!self->arena) {
+    self->loop = zloop_new();
+    if (!self->arena || !self->loop || s_batch_init(&self->batch[0], opts->max_frame) != 0
+        || s_batch_init(&self->batch[1], opts->max_frame) != 0
+        || !(self->client = store_client_new(writer, self->loop))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    self->open = &self->batch[0];
     self->cert = keys_load_secret(opts->cert_path, err, errlen);
     if (!self->cert)
         goto fail;
-    self->store = store_open(opts->database, &opts->store, err, errlen);
-    if (!self->store)
-        goto fail;
-    self->max_length = store_max_length(self->store);
+    self->max_length = store_writer_max_length(writer);
     if (s_start_auth(self, err, errlen) != 0 || s_bind(self, err, errlen) != 0)
         goto fail;
-    self->loop = zloop_new();
     zloop_reader(self->loop, self->router, s_on_router, self);
     zloop_timer(self->loop, (size_t) opts->seen_flush_ms, 0, s_on_seen_timer, self);
 
     struct sigaction sa = { .sa_handler = s_on_sighup };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGHUP, &sa, NULL);
-    log_info("listening on %s (CURVE), database %s, allowed agents in %s", self->endpoint,
-             opts->database, opts->allowed_dir);
+    log_info("listening on %s (CURVE), allowed agents in %s", self->endpoint, opts->allowed_dir);
     return self;
 fail:
     ingest_destroy(&self);
@@ -816,8 +889,11 @@ int ingest_run(ingest_t *self)
     //  endpoint, discarding what they queued and the acks sent after it.
     //  The acks sent before go out within the socket's linger.
     s_drain(self, INT32_MAX);
-    s_batch_commit(self);
+    s_batch_close(self);
     s_on_seen_timer(self->loop, 0, self);
+    while (!self->fatal_error && (self->flying || self->open_due))
+        if (store_client_wait_one(self->client) != 0)
+            self->fatal_error = true;
     zsock_unbind(self->router, "%s", self->endpoint);
     log_info("stopped: %" PRIu64 " messages stored, %" PRIu64 " duplicates dropped, %" PRIu64
              " bad frames dropped, %" PRIu64 " set aside as not storable", self->stored,
@@ -902,14 +978,9 @@ int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out)
     return 0;
 }
 
-int ingest_flush(ingest_t *self)
-{
-    return s_batch_commit(self);
-}
-
-store_t *ingest_store(ingest_t *self) { return self->store; }
 zloop_t *ingest_loop(ingest_t *self) { return self->loop; }
 
+uint64_t ingest_received(ingest_t *self) { return self->received; }
 uint64_t ingest_stored(ingest_t *self) { return self->stored; }
 uint64_t ingest_duplicates(ingest_t *self) { return self->duplicates; }
 uint64_t ingest_bad_frames(ingest_t *self) { return self->bad_frames; }
@@ -920,16 +991,16 @@ void ingest_destroy(ingest_t **self_p)
     if (!self_p || !*self_p)
         return;
     ingest_t *self = *self_p;
-    if (self->batch_open)
-        store_rollback(self->store);
+    //  What the writer still has must not outlive the frames it borrows.
+    store_client_destroy(&self->client);
+    s_batch_free(&self->batch[0]);
+    s_batch_free(&self->batch[1]);
     zloop_destroy(&self->loop);
     zsock_destroy(&self->router);
     agent_auth_destroy(&self->auth);
     zhashx_destroy(&self->peers);
     zcert_destroy(&self->cert);
-    store_destroy(&self->store);
     codec_arena_destroy(&self->arena);
-    free(self->batch_peers);
     free(self);
     *self_p = NULL;
 }

@@ -3,7 +3,8 @@
     their public key, against the allowed agent certificates of a directory
     that it keeps in memory (re-read on SIGHUP, or when an unknown key
     arrives and the directory changed); decode and validation of every frame,
-    batched writes to the store, acks after commit.
+    batches handed to the store writer's thread (store_writer.h), acks
+    after it committed them.
     A message that decodes but cannot be stored is set aside alone (table
     `rejected`) and acked; the batch goes on without it.
 
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store_writer.h"
 
 #include <czmq.h>
 
@@ -24,13 +25,12 @@ typedef struct {
     const char *bind;            // ROUTER endpoint, e.g. tcp://*:5560
     const char *cert_path;       // collector certificate, the NAME_secret file (mode 0600)
     const char *allowed_dir;     // directory of allowed agent public certificates
-    const char *database;        // SQLite file
     size_t max_frame;            // largest accepted frame in bytes
     int batch_max;               // commit after this many stored messages
     int batch_wait_ms;           // or after this long since the first uncommitted one
     int seen_flush_ms;           // period of flushing last-seen/heartbeat figures
     int bad_log_period_ms;       // at most one bad-frame (and one set-aside) log line per peer per period
-    store_options_t store;       // database options
+    int64_t metrics_keep_ms;     // metrics retention run from the seen flush; 0 = keep forever
 } ingest_options_t;
 
 typedef struct _ingest_t ingest_t;
@@ -38,9 +38,11 @@ typedef struct _ingest_t ingest_t;
 //  Fill opts with the documented defaults (strings point at static text).
 void ingest_options_defaults(ingest_options_t *opts);
 
-//  Open the store, load the certificates, start agent_auth and bind. opts borrowed
-//  for the life of the object. NULL with a message in err on failure.
-ingest_t *ingest_new(const ingest_options_t *opts, char *err, size_t errlen);
+//  Load the certificates, start agent_auth and bind; writes go to writer.
+//  opts and writer borrowed for the life of the object (the writer must
+//  outlive it). NULL with a message in err on failure.
+ingest_t *ingest_new(const ingest_options_t *opts, store_writer_t *writer, char *err,
+                     size_t errlen);
 
 //  Run until SIGINT/SIGTERM: then stop reading, commit what was received, ack
 //  it, and return 0. -1 on a fatal store error.
@@ -102,19 +104,13 @@ void ingest_set_window_listener(ingest_t *self, ingest_window_fn *fn, void *arg)
 //  Fill out for the agent with key. -1 when the key is unknown to the store.
 int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out);
 
-//  Commit the batch now (and ack it) if one is open, so another module on
-//  this thread (the planner) can write through the shared connection at
-//  once instead of waiting for batch_wait. 0 / -1 when the commit failed.
-int ingest_flush(ingest_t *self);
-
-//  The store this loop writes through (borrowed): other modules on the same
-//  thread (the planner) use it, never another thread.
-store_t *ingest_store(ingest_t *self);
-
 //  The loop, for modules that add their own readers and timers (borrowed).
 zloop_t *ingest_loop(ingest_t *self);
 
 //  Counters, for tests and logs.
+//  Data messages read (not bad frames), committed or not yet.
+uint64_t ingest_received(ingest_t *self);
+//  Data messages the writer committed (set-aside ones not counted).
 uint64_t ingest_stored(ingest_t *self);
 uint64_t ingest_duplicates(ingest_t *self);
 uint64_t ingest_bad_frames(ingest_t *self);

@@ -10,6 +10,7 @@
 #include "readiness_input.h"
 #include "store.h"
 #include "store_plan.h"
+#include "store_writer.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -141,9 +142,13 @@ struct _planner_t {
     bool group_open;                // a round's transaction is open
     int starts_left;                // hops that may still start in this tick (pacing)
     zlistx_t *deferred;             // s_deferred_t *: requests of the open round
+    bool round_flying;              // a round's writes are at the store writer
+    bool stopping;                  // planner_destroy runs: no new round
+    store_plan_writes_t *round;     // the open (or flying) round's writes
+    store_plan_writes_t *own;       // a write outside any round, committed at once
     ingest_t *ingest;
-    store_t *store;
-    store_plan_t *sp;               // plans, moves, audit (owned)
+    store_client_t *client;         // our requests to the store writer
+    store_plan_t *sp;               // plans, moves, audit: used on the writer's thread only
     char db_error[1024];            // why the latest write failed
     zloop_t *loop;
     planner_options_t opts;
@@ -154,7 +159,7 @@ struct _planner_t {
     zlistx_t *moves;                // s_move_t *
     zlistx_t *replies;              // hmc_request_t * that came during an ingest batch
     int tick_timer;
-    int retry_timer;                // one-shot: a round is due (replies came, or a batch was open)
+    int retry_timer;                // one-shot: a round is due (replies came, a move was nudged)
     bool tick_due;
     bool nudged;                    // a move is nudged (ingest_window_fn)
 };
@@ -178,55 +183,41 @@ static bool s_in(const char *state, const char *const *list, size_t n)
 
 //  ---------------------------------------------------------------- database
 
-//  True while the ingest loop holds a batch transaction on the shared
-//  connection: a write now would be committed (or rolled back) with it.
-static bool s_db_busy(planner_t *self)
+//  Where a write is recorded: with the round when one is open (committed
+//  with it, before the requests it leads to are sent), else alone.
+static store_plan_writes_t *s_writes(planner_t *self)
 {
-    //  The batch is committed (and acked) now rather than waited for: a
-    //  planner transition must not sit behind batch_wait, nor an API command
-    //  fail because agents happen to be reporting.
-    if (store_tx_open(self->store))
-        ingest_flush(self->ingest);
-    return store_tx_open(self->store);
+    return self->group_open ? self->round : self->own;
 }
 
-//  One write goes into the round's transaction when one is open, else into
-//  its own: s_write_begin opens it (*own says so), s_write_end takes the
-//  write's rc and commits it, or rolls back. Failures are logged and kept in
+//  rc: whether the write was recorded. Outside a round it is committed now,
+//  the planner waiting for the writer. Failures are logged and kept in
 //  db_error. 0 / -1.
-static int s_write_begin(planner_t *self, bool *own)
+static int s_write_end(planner_t *self, int rc)
 {
-    *own = !self->group_open;
-    if (!*own || store_begin(self->store) == 0)
+    char err[512] = "out of memory";
+    if (rc == 0 && self->group_open)
         return 0;
-    snprintf(self->db_error, sizeof self->db_error, "%s", store_error(self->store));
-    log_error("planner: database: %s", self->db_error);
-    return -1;
-}
-
-static int s_write_end(planner_t *self, bool own, int rc)
-{
-    if (rc == 0 && (!own || store_commit(self->store) == 0))
+    if (rc == 0)
+        rc = store_client_call(self->client, store_plan_writes_commit, self->own, err, sizeof err);
+    if (!self->group_open)
+        store_plan_writes_clear(self->own);
+    if (rc == 0)
         return 0;
-    snprintf(self->db_error, sizeof self->db_error, "%s",
-             rc != 0 ? store_plan_error(self->sp) : store_error(self->store));
+    snprintf(self->db_error, sizeof self->db_error, "%s", err);
     log_error("planner: database: %s", self->db_error);
-    if (own && store_rollback(self->store) != 0)
-        log_error("planner: rollback: %s", store_error(self->store));
     return -1;
 }
 
 static void s_audit(planner_t *self, const char *action, const char *target, const char *outcome,
                     const char *detail)
 {
-    bool own;
-    if (s_write_begin(self, &own) != 0
-        || s_write_end(self, own, store_plan_audit(self->sp, clock_wall_ms(), "planner", action,
-                                                   target, outcome, detail)) != 0)
+    if (s_write_end(self, store_plan_writes_audit(s_writes(self), clock_wall_ms(), "planner",
+                                                  action, target, outcome, detail)) != 0)
         log_warn("planner: audit row for %s %s not written", action, target);
 }
 
-//  Persist every column of the move. Must run with no batch open.
+//  Persist every column of the move (with the round when one is open).
 static int s_save(planner_t *self, s_move_t *m)
 {
     store_move_t row = {
@@ -240,10 +231,7 @@ static int s_save(planner_t *self, s_move_t *m)
     snprintf(row.source, sizeof row.source, "%s", m->source);
     snprintf(row.window_boot_id, sizeof row.window_boot_id, "%s", m->window_boot_id);
     snprintf(row.message, sizeof row.message, "%s", m->message);
-    bool own;
-    if (s_write_begin(self, &own) != 0)
-        return -1;
-    return s_write_end(self, own, store_plan_move_save(self->sp, &row, clock_wall_ms()));
+    return s_write_end(self, store_plan_writes_move(s_writes(self), &row, clock_wall_ms()));
 }
 
 //  Change state (and message when given) and persist. -1 leaves the move
@@ -298,11 +286,140 @@ static void s_note(planner_t *self, s_move_t *m, const char *text, bool hmc_note
 
 static int s_plan_set(planner_t *self, s_plan_t *p, const char *state)
 {
-    bool own;
-    if (s_write_begin(self, &own) != 0
-        || s_write_end(self, own, store_plan_set_state(self->sp, p->id, state, clock_wall_ms())) != 0)
+    if (s_write_end(self, store_plan_writes_plan_state(s_writes(self), p->id, state,
+                                                       clock_wall_ms())) != 0)
         return -1;
     snprintf(p->state, sizeof p->state, "%s", state);
+    return 0;
+}
+
+//  ------------------------------------------------ reads through the writer
+//  The store lives on the writer's thread: what the planner reads there runs
+//  as a store_writer_fn while the planner waits (store_client_call). Each
+//  fills the caller's struct; none touches the planner's loop or ingest.
+
+typedef struct {
+    const char *partition;          // borrowed
+    char key[41];                   // out: its agent's CURVE key, "" none
+    char *facts;                    // out: its facts JSON (malloc'd), NULL none
+} s_agent_query_t;
+
+static int s_agent_query_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    s_agent_query_t *q = arg;
+    if (store_agent_by_partition(store, q->partition, q->key, &q->facts) >= 0)
+        return 0;
+    errbuf_set(err, errlen, "%s", store_error(store));
+    return -1;
+}
+
+typedef struct {
+    const char *key;                // borrowed
+    int64_t since_ms;
+    char serial[64];                // out
+    char boot_id[128];              // out
+    unsigned phases;                // out
+} s_evidence_query_t;
+
+static int s_evidence_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    s_evidence_query_t *q = arg;
+    if (store_window_evidence(store, q->key, q->since_ms, q->serial, sizeof q->serial, q->boot_id,
+                              sizeof q->boot_id, &q->phases) == 0)
+        return 0;
+    errbuf_set(err, errlen, "%s", store_error(store));
+    return -1;
+}
+
+typedef struct {
+    store_plan_t *sp;
+    int64_t plan_id;
+    json_t *json;                   // out: new reference, NULL none
+} s_plan_json_t;
+
+static int s_plan_json_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    (void) store;
+    (void) err;
+    (void) errlen;
+    s_plan_json_t *q = arg;
+    q->json = store_plan_json(q->sp, q->plan_id);
+    return 0;
+}
+
+typedef struct {
+    store_plan_t *sp;
+    int64_t *ids;                   // out: malloc'd
+    size_t count;                   // out
+} s_resume_query_t;
+
+static int s_resume_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    (void) store;
+    s_resume_query_t *q = arg;
+    if (store_plan_resume_ids(q->sp, &q->ids, &q->count) == 0)
+        return 0;
+    errbuf_set(err, errlen, "database: %s", store_plan_error(q->sp));
+    return -1;
+}
+
+//  A plan row and its moves' rows, read in one go; the moves are taken into
+//  memory afterwards, on the planner's thread (that reopens their windows).
+typedef struct {
+    store_plan_t *sp;
+    int64_t plan_id;
+    int found;                      // out: store_plan_get's answer
+    store_plan_row_t row;           // out: row.plan owned
+    store_move_t *moves;            // out: malloc'd, each checks owned
+    size_t move_count, move_cap;
+    bool moves_failed;              // out: the moves could not all be read
+    char why[512];                  // out: why
+} s_plan_query_t;
+
+static void s_plan_query_move(void *arg, store_move_t *row)
+{
+    s_plan_query_t *q = arg;
+    if (q->move_count == q->move_cap) {
+        size_t cap = q->move_cap ? q->move_cap * 2 : 64;
+        store_move_t *grown = realloc(q->moves, cap * sizeof *grown);
+        if (!grown)
+            return;         // left out, as s_move_add leaves out what has no memory
+        q->moves = grown;
+        q->move_cap = cap;
+    }
+    q->moves[q->move_count++] = *row;
+    row->checks = NULL;
+}
+
+static int s_plan_query_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    (void) store;
+    s_plan_query_t *q = arg;
+    q->found = store_plan_get(q->sp, q->plan_id, &q->row);
+    if (q->found != 0) {
+        errbuf_set(err, errlen, "%s", store_plan_error(q->sp));
+        return -1;
+    }
+    if (store_plan_moves_load(q->sp, q->plan_id, s_plan_query_move, q) != 0) {
+        q->moves_failed = true;
+        snprintf(q->why, sizeof q->why, "%s", store_plan_error(q->sp));
+    }
+    return 0;
+}
+
+static int s_sp_new_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    store_plan_t **sp = arg;
+    *sp = store_plan_new(store, err, errlen);
+    return *sp ? 0 : -1;
+}
+
+static int s_sp_destroy_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    (void) store;
+    (void) err;
+    (void) errlen;
+    store_plan_destroy(arg);
     return 0;
 }
 
@@ -571,7 +688,13 @@ static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
     char key[48] = "";
     char *facts_text = NULL;
     json_t *facts = NULL;
-    if (store_agent_by_partition(self->store, m->move->partition, key, &facts_text) == 0 && facts_text)
+    s_agent_query_t query = { .partition = m->move->partition };
+    char why[512];
+    if (store_client_call(self->client, s_agent_query_fn, &query, why, sizeof why) != 0)
+        log_warn("planner: %s: %s", m->move->partition, why);
+    snprintf(key, sizeof key, "%s", query.key);
+    facts_text = query.facts;
+    if (facts_text)
         facts = json_loads(facts_text, 0, NULL);
     free(facts_text);
     ingest_observation_t obs;
@@ -1185,22 +1308,20 @@ static void s_deferred_free(void **item)
 
 static void s_group_begin(planner_t *self)
 {
-    //  Without it every transition commits on its own: slower, still correct.
-    if (store_begin(self->store) == 0)
-        self->group_open = true;
-    else
-        log_warn("planner: database: %s", store_error(self->store));
+    self->group_open = true;
 }
 
-//  Commit the round, then send what it led to. When the commit fails nothing
-//  of the round happened: its requests are dropped and the moves are loaded
-//  again from the database, as after a restart.
-static void s_group_end(planner_t *self)
+static void s_drain(planner_t *self);
+
+//  The round's writes are committed (rc 0) or not: send what it led to, or,
+//  when the commit failed, nothing of the round happened: its requests are
+//  dropped and the moves are loaded again from the database, as after a
+//  restart. Then the next round, if one waited.
+static void s_round_end(planner_t *self, int rc, const char *err)
 {
-    if (!self->group_open)
-        return;
-    self->group_open = false;
-    if (store_commit(self->store) == 0) {
+    self->round_flying = false;
+    store_plan_writes_clear(self->round);
+    if (rc == 0) {
         s_deferred_t *d;
         while ((d = zlistx_detach(self->deferred, NULL))) {
             if (s_hmc_send(d->hmc, &d->req, d->prio) != 0) {
@@ -1217,13 +1338,39 @@ static void s_group_end(planner_t *self)
         }
         return;
     }
-    log_error("planner: database: %s: the round is rolled back, moves reloaded",
-              store_error(self->store));
-    store_rollback(self->store);
+    log_error("planner: database: %s: the round is rolled back, moves reloaded", err);
     zlistx_purge(self->deferred);
-    char err[512];
-    if (s_load_all(self, err, sizeof err) != 0)
-        log_error("planner: reload: %s", err);
+    char why[512];
+    if (s_load_all(self, why, sizeof why) != 0)
+        log_error("planner: reload: %s", why);
+}
+
+static void s_on_round_done(void *arg, int rc, const char *err)
+{
+    planner_t *self = arg;
+    s_round_end(self, rc, err);
+    if (!self->stopping)
+        s_drain(self);
+}
+
+//  Hand the round's writes to the store writer; what they lead to is sent
+//  when it says they are committed. The planner goes on meanwhile (the
+//  agents' frames, the HMC's replies wait for the next round).
+static void s_group_end(planner_t *self)
+{
+    if (!self->group_open)
+        return;
+    self->group_open = false;
+    if (store_plan_writes_empty(self->round)) {
+        s_round_end(self, 0, "");
+        return;
+    }
+    if (store_client_send(self->client, store_plan_writes_commit, self->round, s_on_round_done,
+                          self) != 0) {
+        s_round_end(self, -1, "the store writer cannot be reached");
+        return;
+    }
+    self->round_flying = true;
 }
 
 //  True when a tick may have something to write: a move not final, or a
@@ -1243,8 +1390,8 @@ static bool s_has_work(planner_t *self)
     return false;
 }
 
-//  Run stashed replies and a due tick, unless an ingest batch is open: then
-//  come back in a few ms.
+//  Run stashed replies and a due tick, unless the last round is still being
+//  committed: its end calls this again.
 static void s_drain(planner_t *self)
 {
     //  An idle tick opens no transaction: it would commit the agents' open
@@ -1254,11 +1401,8 @@ static void s_drain(planner_t *self)
         self->tick_due = false;
         return;
     }
-    if (s_db_busy(self)) {
-        if (self->retry_timer < 0)
-            self->retry_timer = zloop_timer(self->loop, 5, 1, s_on_retry, self);
+    if (self->round_flying)
         return;
-    }
     if (zlistx_size(self->replies) == 0 && !self->tick_due && !self->nudged)
         return;
     s_group_begin(self);
@@ -1465,16 +1609,17 @@ static void s_move_add(void *arg, store_move_t *row)
     //  A window lost with the previous process: reopen it from what the
     //  database kept (start, boot id then, LPM events and serial since).
     if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]) {
-        char serial[64], boot_id[128];
-        unsigned phases = 0;
         int64_t since = m->window_ms ? m->window_ms : clock_wall_ms();
-        if (store_window_evidence(self->store, m->agent_key, since, serial, sizeof serial,
-                                  boot_id, sizeof boot_id, &phases) != 0)
-            serial[0] = boot_id[0] = '\0';
+        s_evidence_query_t ev = { .key = m->agent_key, .since_ms = since };
+        char why[512];
+        if (store_client_call(self->client, s_evidence_fn, &ev, why, sizeof why) != 0) {
+            ev.serial[0] = ev.boot_id[0] = '\0';
+            ev.phases = 0;
+        }
         if (ingest_window_resume(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
                                  self->opts.window_ms, since,
-                                 m->window_boot_id[0] ? m->window_boot_id : boot_id, serial,
-                                 phases) == 0)
+                                 m->window_boot_id[0] ? m->window_boot_id : ev.boot_id, ev.serial,
+                                 ev.phases) == 0)
             m->window = true;
     }
     if (!zlistx_add_end(self->moves, m))
@@ -1484,19 +1629,26 @@ static void s_move_add(void *arg, store_move_t *row)
 //  Load plan id (doc parsed again) and its moves into memory.
 static int s_load_plan(planner_t *self, int64_t id, char *err, size_t errlen)
 {
-    store_plan_row_t row;
-    if (store_plan_get(self->sp, id, &row) != 0) {
-        errbuf_set(err, errlen, "%s", store_plan_error(self->sp));
-        return -1;
-    }
-    s_move_add_t add = { self, s_plan_hold(self, id, &row.plan, row.state, row.hmc, err, errlen) };
+    s_plan_query_t q = { .sp = self->sp, .plan_id = id };
+    int rc = -1;
+    if (store_client_call(self->client, s_plan_query_fn, &q, err, errlen) != 0)
+        goto done;
+    s_move_add_t add = { self, s_plan_hold(self, id, &q.row.plan, q.row.state, q.row.hmc, err,
+                                           errlen) };
     if (!add.plan)
-        return -1;
-    if (store_plan_moves_load(self->sp, id, s_move_add, &add) != 0) {
-        //  Resumed with the moves read so far, as it always was: each is whole.
-        log_error("planner: plan %s: %s", add.plan->plan->name, store_plan_error(self->sp));
-    }
-    return 0;
+        goto done;
+    for (size_t i = 0; i < q.move_count; i++)
+        s_move_add(&add, &q.moves[i]);
+    //  Resumed with the moves read so far, as it always was: each is whole.
+    if (q.moves_failed)
+        log_error("planner: plan %s: %s", add.plan->plan->name, q.why);
+    rc = 0;
+done:
+    for (size_t i = 0; i < q.move_count; i++)
+        json_decref(q.moves[i].checks);     // NULL when taken
+    free(q.moves);
+    plan_destroy(&q.row.plan);
+    return rc;
 }
 
 //  ---------------------------------------------------------------- public
@@ -1509,12 +1661,11 @@ static int s_load_all(planner_t *self, char *err, size_t errlen)
     zlistx_purge(self->plans);
     for (size_t i = 0; i < self->hmc_count; i++)
         self->hmcs[i]->inv_busy = false;    // its reply may still come: then it is taken
-    int64_t *ids = NULL;
-    size_t n = 0;
-    if (store_plan_resume_ids(self->sp, &ids, &n) != 0) {
-        errbuf_set(err, errlen, "database: %s", store_plan_error(self->sp));
+    s_resume_query_t q = { .sp = self->sp };
+    if (store_client_call(self->client, s_resume_fn, &q, err, errlen) != 0)
         return -1;
-    }
+    int64_t *ids = q.ids;
+    size_t n = q.count;
     for (size_t i = 0; i < n; i++) {
         char why[512];
         if (s_load_plan(self, ids[i], why, sizeof why) != 0)
@@ -1524,7 +1675,8 @@ static int s_load_all(planner_t *self, char *err, size_t errlen)
     return 0;
 }
 
-planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *err, size_t errlen)
+planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_options_t *opts,
+                       char *err, size_t errlen)
 {
     planner_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -1532,7 +1684,6 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
         return NULL;
     }
     self->ingest = ingest;
-    self->store = ingest_store(ingest);
     self->loop = ingest_loop(ingest);
     self->opts = *opts;
     self->opts.hmcs = NULL;
@@ -1569,9 +1720,19 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     }
     zlistx_set_destructor(self->plans, s_plan_free);
     zlistx_set_destructor(self->moves, s_move_free);
-    self->sp = store_plan_new(self->store, err, errlen);
-    if (!self->sp)
+    self->client = store_client_new(writer, self->loop);
+    if (!self->client) {
+        errbuf_set(err, errlen, "cannot reach the store writer");
         goto fail;
+    }
+    if (store_client_call(self->client, s_sp_new_fn, &self->sp, err, errlen) != 0)
+        goto fail;
+    self->round = store_plan_writes_new(self->sp);
+    self->own = store_plan_writes_new(self->sp);
+    if (!self->round || !self->own) {
+        errbuf_set(err, errlen, "out of memory");
+        goto fail;
+    }
     zlistx_set_destructor(self->replies, (zlistx_destructor_fn *) hmc_request_destroy);
     if (opts->hmc_count > S_MAX_HMCS) {
         errbuf_set(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, S_MAX_HMCS);
@@ -1637,6 +1798,10 @@ void planner_destroy(planner_t **self_p)
         return;
     planner_t *self = *self_p;
     ingest_set_window_listener(self->ingest, NULL, NULL);
+    //  The last round's commit first: it sends what it led to.
+    self->stopping = true;
+    if (self->client)
+        store_client_wait(self->client);
     if (self->tick_timer >= 0)
         zloop_timer_end(self->loop, self->tick_timer);
     if (self->retry_timer >= 0)
@@ -1659,7 +1824,11 @@ void planner_destroy(planner_t **self_p)
     zhashx_destroy(&self->load.counts);
     zlistx_destroy(&self->moves);
     zlistx_destroy(&self->plans);
-    store_plan_destroy(&self->sp);
+    if (self->sp)
+        store_client_call(self->client, s_sp_destroy_fn, &self->sp, NULL, 0);
+    store_client_destroy(&self->client);
+    store_plan_writes_destroy(&self->round);
+    store_plan_writes_destroy(&self->own);
     free(self);
     *self_p = NULL;
 }
@@ -1717,6 +1886,37 @@ static plan_t *s_parse_checked(planner_t *self, const char *json, char *warning,
     return plan;
 }
 
+//  A plan stored in its own transaction, on the writer's thread.
+typedef struct {
+    store_plan_t *sp;
+    const plan_t *plan;             // borrowed
+    const char *warning;            // borrowed
+    int64_t id;                     // out: the plan's id
+    int64_t *move_ids;              // out: the moves' ids (the caller's array)
+} s_insert_t;
+
+static int s_insert_fn(store_t *store, void *arg, char *err, size_t errlen)
+{
+    s_insert_t *in = arg;
+    if (store_begin(store) != 0) {
+        errbuf_set(err, errlen, "database: %s", store_error(store));
+        return -1;
+    }
+    int rc = store_plan_insert(in->sp, in->plan, in->warning, clock_wall_ms(), &in->id,
+                               in->move_ids);
+    if (rc != 0) {
+        //  1: the name is taken, and the store says so.
+        errbuf_set(err, errlen, "%s%s", rc == 1 ? "" : "database: ", store_plan_error(in->sp));
+        store_rollback(store);
+        return -1;
+    }
+    if (store_commit(store) != 0) {
+        errbuf_set(err, errlen, "database: %s", store_error(store));
+        return -1;
+    }
+    return 0;
+}
+
 int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errlen)
 {
     char warning[1024];
@@ -1724,33 +1924,17 @@ int64_t planner_submit(planner_t *self, const char *json, char *err, size_t errl
     int64_t id = -1, *move_ids = NULL;
     if (!plan)
         return -1;
-    if (s_db_busy(self)) {
-        //  Only the loop thread calls this; a batch is open only inside its callbacks.
-        errbuf_set(err, errlen, "database busy, try again");
-        goto done;
-    }
     move_ids = calloc(plan->move_count ? plan->move_count : 1, sizeof *move_ids);
     if (!move_ids) {
         errbuf_set(err, errlen, "out of memory");
         goto done;
     }
-    if (store_begin(self->store) != 0) {
-        errbuf_set(err, errlen, "database: %s", store_error(self->store));
-        goto done;
-    }
-    int rc = store_plan_insert(self->sp, plan, warning, clock_wall_ms(), &id, move_ids);
-    if (rc != 0) {
-        //  1: the name is taken, and the store says so.
-        errbuf_set(err, errlen, "%s%s", rc == 1 ? "" : "database: ", store_plan_error(self->sp));
-        store_rollback(self->store);
+    s_insert_t insert = { .sp = self->sp, .plan = plan, .warning = warning, .move_ids = move_ids };
+    if (store_client_call(self->client, s_insert_fn, &insert, err, errlen) != 0) {
         id = -1;
         goto done;
     }
-    if (store_commit(self->store) != 0) {
-        errbuf_set(err, errlen, "database: %s", store_error(self->store));
-        id = -1;
-        goto done;
-    }
+    id = insert.id;
     s_audit(self, "submit", plan->name, "ok", NULL);
     //  Held as parsed: the stored document is this plan's plan_to_json, which
     //  parses back to the same plan. The moves are as just inserted.
@@ -1786,10 +1970,6 @@ static int s_transition(planner_t *self, int64_t plan_id, const char *const *fro
         errbuf_set(err, errlen, "plan %s is %s: cannot %s it", p->plan->name, p->state, action);
         return -1;
     }
-    if (s_db_busy(self)) {
-        errbuf_set(err, errlen, "database busy, try again");
-        return -1;
-    }
     if (s_plan_set(self, p, to) != 0) {
         errbuf_set(err, errlen, "database: %s", self->db_error);
         return -1;
@@ -1817,7 +1997,11 @@ int planner_abort(planner_t *self, int64_t plan_id, char *err, size_t errlen)
 
 json_t *planner_plan_json(planner_t *self, int64_t plan_id)
 {
-    return store_plan_json(self->sp, plan_id);
+    s_plan_json_t q = { .sp = self->sp, .plan_id = plan_id };
+    char err[512];
+    if (store_client_call(self->client, s_plan_json_fn, &q, err, sizeof err) != 0)
+        log_warn("planner: plan %" PRId64 ": %s", plan_id, err);
+    return q.json;
 }
 
 json_t *planner_hmcs_json(planner_t *self)

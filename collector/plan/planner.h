@@ -27,11 +27,12 @@
     on it says "HMC hmc1 unreachable since 10:42:07: ..." in its message.
 
     Persistence: every transition is committed to SQLite before the action it
-    leads to (the Migrate submission counter before the Migrate). Because the
-    ingest loop batches its writes in transactions on the same connection, a
-    transition is only made while no batch is open; replies that arrive during
-    a batch wait a few ms (DESIGN §5: the planner shares the collector thread).
-
+    leads to (the Migrate submission counter before the Migrate). The store
+    has its own writer thread (store_writer.h): a round of replies and tick
+    records its transitions and hands them over in one transaction; the HMC
+    requests they lead to are sent when the writer says it is committed, and
+    the next round waits for that. Reads (a partition's agent and facts, the
+    plans at start) wait for the writer.
     Restart: planner_new() loads plans that are running, paused or aborted with
     moves not final. A job id found in the row is polled again; a Migrate
     without a job id but with submissions > 0 is resolved from a fresh HMC
@@ -53,6 +54,7 @@
 
 #include "hmc_client.h"
 #include "ingest.h"
+#include "store_writer.h"
 
 typedef struct {
     const char *name;           // [hmc NAME] of the collector config, named by plans
@@ -80,9 +82,10 @@ typedef struct {
 typedef struct _planner_t planner_t;
 
 //  Start one worker per HMC and the timers on ingest_loop(ingest), load the
-//  plans left running. ingest borrowed for the life of the planner. NULL with
-//  a message in err on failure.
-planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *err, size_t errlen);
+//  plans left running. ingest and writer borrowed for the life of the
+//  planner. NULL with a message in err on failure.
+planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_options_t *opts,
+                       char *err, size_t errlen);
 
 //  Stop the workers (blocks for the request in flight), free; NULLs *self_p.
 void planner_destroy(planner_t **self_p);

@@ -8,6 +8,8 @@
 #include "store_plan.h"
 #include "store_private.h"
 
+#include "errbuf.h"
+
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -441,4 +443,155 @@ json_t *store_plan_json(store_plan_t *self, int64_t plan_id)
     }
     s_done(st);
     return out;
+}
+
+//  ---------------------------------------------------- recorded writes
+
+typedef enum { S_W_MOVE, S_W_PLAN_STATE, S_W_AUDIT } s_write_kind_t;
+
+typedef struct {
+    s_write_kind_t kind;
+    int64_t now_ms;                 // when it was recorded
+    store_move_t row;               // MOVE (checks owned: a deep copy)
+    int64_t plan_id;                // PLAN_STATE
+    char state[STORE_PLAN_STATE_SIZE]; // PLAN_STATE
+    char *text[5];                  // AUDIT: actor, action, target, outcome, detail (owned)
+} s_write_t;
+
+struct _store_plan_writes_t {
+    store_plan_t *sp;               // borrowed
+    s_write_t *items;
+    size_t count, cap;
+};
+
+store_plan_writes_t *store_plan_writes_new(store_plan_t *sp)
+{
+    store_plan_writes_t *self = calloc(1, sizeof *self);
+    if (self)
+        self->sp = sp;
+    return self;
+}
+
+void store_plan_writes_clear(store_plan_writes_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        json_decref(self->items[i].row.checks);
+        for (size_t k = 0; k < 5; k++)
+            free(self->items[i].text[k]);
+    }
+    self->count = 0;
+}
+
+void store_plan_writes_destroy(store_plan_writes_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_plan_writes_t *self = *self_p;
+    store_plan_writes_clear(self);
+    free(self->items);
+    free(self);
+    *self_p = NULL;
+}
+
+bool store_plan_writes_empty(const store_plan_writes_t *self)
+{
+    return self->count == 0;
+}
+
+static s_write_t *s_write_add(store_plan_writes_t *self, s_write_kind_t kind, int64_t now_ms)
+{
+    if (self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 64;
+        s_write_t *grown = realloc(self->items, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        self->items = grown;
+        self->cap = cap;
+    }
+    s_write_t *w = &self->items[self->count++];
+    memset(w, 0, sizeof *w);
+    w->kind = kind;
+    w->now_ms = now_ms;
+    return w;
+}
+
+int store_plan_writes_move(store_plan_writes_t *self, const store_move_t *row, int64_t now_ms)
+{
+    json_t *checks = row->checks ? json_deep_copy(row->checks) : NULL;
+    if (row->checks && !checks)
+        return -1;
+    s_write_t *w = s_write_add(self, S_W_MOVE, now_ms);
+    if (!w) {
+        json_decref(checks);
+        return -1;
+    }
+    w->row = *row;
+    w->row.checks = checks;
+    return 0;
+}
+
+int store_plan_writes_plan_state(store_plan_writes_t *self, int64_t plan_id, const char *state,
+                                 int64_t now_ms)
+{
+    s_write_t *w = s_write_add(self, S_W_PLAN_STATE, now_ms);
+    if (!w)
+        return -1;
+    w->plan_id = plan_id;
+    snprintf(w->state, sizeof w->state, "%s", state);
+    return 0;
+}
+
+int store_plan_writes_audit(store_plan_writes_t *self, int64_t time_ms, const char *actor,
+                            const char *action, const char *target, const char *outcome,
+                            const char *detail)
+{
+    s_write_t *w = s_write_add(self, S_W_AUDIT, time_ms);
+    if (!w)
+        return -1;
+    const char *texts[5] = { actor, action, target, outcome, detail };
+    for (size_t k = 0; k < 5; k++) {
+        w->text[k] = strdup(texts[k] ? texts[k] : "");
+        if (!w->text[k]) {
+            self->count--;
+            for (size_t j = 0; j < k; j++)
+                free(w->text[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int s_write_apply(store_plan_t *sp, const s_write_t *w)
+{
+    switch (w->kind) {
+    case S_W_MOVE:
+        return store_plan_move_save(sp, &w->row, w->now_ms);
+    case S_W_PLAN_STATE:
+        return store_plan_set_state(sp, w->plan_id, w->state, w->now_ms);
+    case S_W_AUDIT:
+        return store_plan_audit(sp, w->now_ms, w->text[0], w->text[1], w->text[2], w->text[3],
+                                w->text[4]);
+    }
+    return -1;
+}
+
+int store_plan_writes_commit(store_t *store, void *arg, char *err, size_t errlen)
+{
+    store_plan_writes_t *self = arg;
+    if (store_begin(store) != 0) {
+        errbuf_set(err, errlen, "%s", store_error(store));
+        return -1;
+    }
+    for (size_t i = 0; i < self->count; i++) {
+        if (s_write_apply(self->sp, &self->items[i]) != 0) {
+            errbuf_set(err, errlen, "%s", store_plan_error(self->sp));
+            store_rollback(store);
+            return -1;
+        }
+    }
+    if (store_commit(store) != 0) {
+        errbuf_set(err, errlen, "%s", store_error(store));
+        return -1;
+    }
+    return 0;
 }

@@ -17,6 +17,7 @@
 #define FERRY_STORE_PLAN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,5 +131,43 @@ int store_plan_moves_load(store_plan_t *self, int64_t plan_id, store_plan_move_f
 //  finished_ms, outage_ms (null: never measured), checks, message}]}. New
 //  reference; NULL when there is no such plan or the database failed.
 json_t *store_plan_json(store_plan_t *self, int64_t plan_id);
+
+//  ------------------------------------------------ writes for the writer
+//  The planner runs on its own loop, the store on the writer's thread
+//  (store_writer.h): it records a round's writes here, on its thread, and
+//  hands them over as one store_writer_fn; the writer commits them in one
+//  transaction. Everything recorded is copied: the planner goes on changing
+//  its moves while the writer commits.
+typedef struct _store_plan_writes_t store_plan_writes_t;
+
+//  Empty writes, committed through sp (borrowed: it must outlive them).
+//  NULL when out of memory.
+store_plan_writes_t *store_plan_writes_new(store_plan_t *sp);
+
+//  Free; NULLs *self_p; safe on NULL and twice.
+void store_plan_writes_destroy(store_plan_writes_t **self_p);
+
+//  Forget what was recorded (after its commit, or to drop it).
+void store_plan_writes_clear(store_plan_writes_t *self);
+
+//  True when nothing is recorded.
+bool store_plan_writes_empty(const store_plan_writes_t *self);
+
+//  Record a store_plan_move_save of row (copied, checks too). 0 / -1 out of memory.
+int store_plan_writes_move(store_plan_writes_t *self, const store_move_t *row, int64_t now_ms);
+
+//  Record a store_plan_set_state. state copied. 0 / -1 out of memory.
+int store_plan_writes_plan_state(store_plan_writes_t *self, int64_t plan_id, const char *state,
+                                 int64_t now_ms);
+
+//  Record a store_plan_audit. Strings copied (NULL = ""). 0 / -1 out of memory.
+int store_plan_writes_audit(store_plan_writes_t *self, int64_t time_ms, const char *actor,
+                            const char *action, const char *target, const char *outcome,
+                            const char *detail);
+
+//  store_writer_fn (arg: the store_plan_writes_t): begin, every write in
+//  the order recorded, commit; on failure roll back, -1 with the reason in
+//  err. On the writer's thread; the writes stay recorded (clear them).
+int store_plan_writes_commit(store_t *store, void *arg, char *err, size_t errlen);
 
 #endif
