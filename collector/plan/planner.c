@@ -5,6 +5,7 @@
 #include "hmc_worker.h"
 #include "errbuf.h"
 #include "log.h"
+#include "move_caps.h"
 #include "plan.h"
 #include "readiness.h"
 #include "readiness_input.h"
@@ -118,13 +119,6 @@ typedef struct {
     bool nudged;                    // its agent reported the move's end: stepped next round
 } s_move_t;
 
-//  Active hops per system, per HMC and per VIOS pair, counted once per tick
-//  (counting them per move and tick was quadratic in the plan's size).
-typedef struct {
-    zhashx_t *counts;               // "hmc\tsystem", "hmc", "hmc\tpair\tNAME" -> int (owned)
-    bool valid;                     // counted in this tick
-} s_load_t;
-
 //  An HMC request held back until the transitions leading to it are committed.
 typedef struct {
     s_hmc_t *hmc;
@@ -133,7 +127,10 @@ typedef struct {
 } s_deferred_t;
 
 struct _planner_t {
-    s_load_t load;                  // active hops, for the caps
+    //  Active hops per system, per HMC and per VIOS pair, counted once per
+    //  tick (counting them per move and tick was quadratic in the plan's size).
+    move_caps_t *caps;              // active hops, for the caps (owned)
+    bool caps_counted;              // caps hold this tick's count
     //  One transaction per round of replies and tick: every transition of the
     //  round is committed with one fsync, and the requests they lead to are
     //  sent after that commit (one commit per transition made every reply
@@ -495,70 +492,37 @@ static void s_delete_job(s_move_t *m)
 
 //  ---------------------------------------------------------------- steps
 
-//  The count under key (0 when none); add delta to it first when delta != 0.
-static int s_load_count(s_load_t *load, const char *key, int delta)
+//  The caps' view of m's current hop, leaving source.
+static move_caps_hop_t s_caps_hop(const s_move_t *m, const char *source)
 {
-    int *count = zhashx_lookup(load->counts, key);
-    if (!count && delta) {
-        count = calloc(1, sizeof *count);
-        if (!count || zhashx_insert(load->counts, key, count) != 0) {
-            free(count);
-            return 0;
-        }
-    }
-    if (!count)
-        return 0;
-    *count += delta;
-    return *count;
-}
-
-//  Add (delta 1) or look up (delta 0) the load of one hop of m: its HMC, its
-//  source and target systems (once when equal), its VIOS pair. Into out[3]:
-//  the counts of HMC, the busier of the two systems, pair.
-static void s_load_hop(s_load_t *load, const s_move_t *m, const char *source, int delta, int out[3])
-{
-    const char *hmc = m->plan->hmc->name, *target = s_hop_target(m);
-    char key[PLAN_NAME_MAX + 2 * HMC_NAME_SIZE + 16];
-    out[0] = s_load_count(load, hmc, delta);
-    snprintf(key, sizeof key, "%s\t%s", hmc, source);
-    int on_source = s_load_count(load, key, delta);
-    snprintf(key, sizeof key, "%s\t%s", hmc, target);
-    int on_target = strcmp(source, target) == 0 ? on_source : s_load_count(load, key, delta);
-    out[1] = on_source > on_target ? on_source : on_target;
-    out[2] = 0;
-    if (m->move->vios_pair[0]) {
-        snprintf(key, sizeof key, "%s\tpair\t%s", hmc, m->move->vios_pair);
-        out[2] = s_load_count(load, key, delta);
-    }
+    return (move_caps_hop_t){ .hmc = m->plan->hmc->name, .source = source,
+                              .target = s_hop_target(m), .vios_pair = m->move->vios_pair };
 }
 
 //  Count the active hops once per tick.
-static void s_load_build(planner_t *self)
+static void s_caps_count(planner_t *self)
 {
-    if (self->load.valid)
+    if (self->caps_counted)
         return;
-    zhashx_purge(self->load.counts);
-    int unused[3];
-    for (s_move_t *o = zlistx_first(self->moves); o; o = zlistx_next(self->moves))
-        if (s_active(o->state))
-            s_load_hop(&self->load, o, o->source, 1, unused);
-    self->load.valid = true;
+    move_caps_clear(self->caps);
+    for (s_move_t *o = zlistx_first(self->moves); o; o = zlistx_next(self->moves)) {
+        if (!s_active(o->state))
+            continue;
+        move_caps_hop_t hop = s_caps_hop(o, o->source);
+        move_caps_add(self->caps, &hop, 1);
+    }
+    self->caps_counted = true;
 }
 
 //  Hops of other moves on the same HMC that hold resources now.
 static bool s_over_cap(planner_t *self, s_move_t *m, const char *source, char *why, size_t size)
 {
     const plan_t *plan = m->plan->plan;
-    s_load_build(self);
-    int now[3];
-    s_load_hop(&self->load, m, source, 0, now);
-    if (plan->per_hmc > 0 && now[0] >= plan->per_hmc)
-        return snprintf(why, size, "HMC cap %d reached", plan->per_hmc), true;
-    if (plan->per_system > 0 && now[1] >= plan->per_system)
-        return snprintf(why, size, "system cap %d reached", plan->per_system), true;
-    if (plan->per_vios_pair > 0 && now[2] >= plan->per_vios_pair)
-        return snprintf(why, size, "VIOS pair cap %d reached", plan->per_vios_pair), true;
-    return false;
+    s_caps_count(self);
+    move_caps_hop_t hop = s_caps_hop(m, source);
+    move_caps_limits_t limits = { .per_hmc = plan->per_hmc, .per_system = plan->per_system,
+                                  .per_vios_pair = plan->per_vios_pair };
+    return move_caps_over(self->caps, &hop, &limits, why, size);
 }
 
 //  The readiness rules for m's next hop on the inventory held: false when
@@ -648,8 +612,8 @@ static void s_check(planner_t *self, s_move_t *m)
     if (m->started_ms == 0)
         m->started_ms = clock_wall_ms();
     if (s_set(self, m, "validating", "%s", "") == 0) {
-        int unused[3];
-        s_load_hop(&self->load, m, m->source, 1, unused);
+        move_caps_hop_t hop = s_caps_hop(m, m->source);
+        move_caps_add(self->caps, &hop, 1);
         s_submit(m, HMC_OP_MIGRATE_VALIDATE);
     }
 }
@@ -1117,7 +1081,7 @@ static bool s_inventory_due(planner_t *self, s_hmc_t *h, int64_t now)
 static void s_tick_now(planner_t *self)
 {
     int64_t now = clock_mono_ms();
-    self->load.valid = false;
+    self->caps_counted = false;
     //  Hops start at a pace, not all in one tick: 80 moves started in the
     //  same 100 ms also end in the same 100 ms, a burst for the HMC and for
     //  the verification of every one of them.
@@ -1366,12 +1330,6 @@ static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
 
 //  ---------------------------------------------------------------- loading
 
-static void s_free_item(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
-
 static void s_move_free(void **item)
 {
     s_move_t *m = *item;
@@ -1557,13 +1515,11 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     self->plans = zlistx_new();
     self->moves = zlistx_new();
     self->replies = zlistx_new();
-    self->load.counts = zhashx_new();
+    self->caps = move_caps_new();
     self->deferred = zlistx_new();
     if (self->deferred)
         zlistx_set_destructor(self->deferred, s_deferred_free);
-    if (self->load.counts)
-        zhashx_set_destructor(self->load.counts, s_free_item);
-    if (!self->plans || !self->moves || !self->replies || !self->load.counts || !self->deferred) {
+    if (!self->plans || !self->moves || !self->replies || !self->caps || !self->deferred) {
         errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
@@ -1656,7 +1612,7 @@ void planner_destroy(planner_t **self_p)
     }
     zlistx_destroy(&self->replies);
     zlistx_destroy(&self->deferred);
-    zhashx_destroy(&self->load.counts);
+    move_caps_destroy(&self->caps);
     zlistx_destroy(&self->moves);
     zlistx_destroy(&self->plans);
     store_plan_destroy(&self->sp);
