@@ -1,6 +1,8 @@
 /*  planner — LPM plans as persisted move state machines (see planner.h). */
 #include "planner_private.h"
 
+#include "hmc_dispatch.h"
+
 #include "clock.h"
 #include "hmc_worker.h"
 #include "errbuf.h"
@@ -21,9 +23,6 @@
 #include <string.h>
 
 #define S_ROUND_DELAY_MS 5          // replies wait this long for others to share their commit
-#define S_IDLE_INVENTORY_MS 300000  // an HMC no plan needs is still looked at this often
-#define S_INVENTORY_RETRY_MS 1000   // a refused inventory is asked again after this long
-#define S_INVENTORY_LOG_MS 60000    // and logged at most this often
 
 static const char *S_FINAL[] = {"blocked", "failed", "verified", "validated", "aborted"};
 static const char *S_ACTIVE[] = {"validating", "migrating", "verifying", "recovering"};
@@ -200,165 +199,9 @@ planner_move_t *planner_move_find(planner_t *self, int64_t id)
     return NULL;
 }
 
-static const hmc_system_t *s_system_by_name(planner_hmc_state_t *h, const char *name)
-{
-    for (size_t i = 0; i < h->system_count; i++)
-        if (strcmp(h->systems[i].name, name) == 0)
-            return &h->systems[i];
-    return NULL;
-}
-
-static const hmc_system_t *s_system_by_uuid(planner_hmc_state_t *h, const char *uuid)
-{
-    for (size_t i = 0; i < h->system_count; i++)
-        if (strcasecmp(h->systems[i].uuid, uuid) == 0)
-            return &h->systems[i];
-    return NULL;
-}
-
-static const hmc_partition_t *s_partition(planner_hmc_state_t *h, const char *name)
-{
-    return h->partition_index ? zhashx_lookup(h->partition_index, name) : NULL;
-}
-
 const char *planner_move_target(const planner_move_t *m)
 {
     return m->move->hops[m->hop];
-}
-
-//  ---------------------------------------------------------------- HMC requests
-
-//  Give waiting requests to idle workers. Inventories go to worker 0 (when
-//  there is more than one), the rest to the others, by priority.
-static bool s_hmc_idle(const planner_hmc_state_t *h)
-{
-    for (size_t w = 0; w < h->worker_count; w++)
-        if (h->in_flight[w] > 0)
-            return false;
-    return true;
-}
-
-//  While the HMC fails, one request at a time probes it, after the backoff:
-//  a planner with a hundred moves must not hammer an HMC that is down.
-static bool s_hmc_may_try(const planner_hmc_state_t *h)
-{
-    if (!hmc_link_failing(&h->link))
-        return true;
-    return s_hmc_idle(h) && hmc_link_may_send(&h->link, clock_mono_ms());
-}
-
-static void s_hmc_dispatch(planner_hmc_state_t *h)
-{
-    if (!s_hmc_may_try(h))
-        return;
-    bool probe = hmc_link_failing(&h->link);
-    size_t first = h->worker_count > 1 ? 1 : 0;
-    for (size_t w = first; w < h->worker_count; w++) {
-        if (h->in_flight[w] > 0)
-            continue;
-        hmc_request_t *req = NULL;
-        size_t prio = 0;
-        for (; prio < PLANNER_PRIO_COUNT && !req; prio++)
-            req = zlistx_detach(h->queue[prio], NULL);
-        if (!req)
-            return;
-        if (hmc_worker_send(h->workers[w], &req) != 0) {
-            zlistx_add_start(h->queue[prio - 1], req);   // pipe full: again at its reply
-            continue;
-        }
-        h->in_flight[w]++;
-        if (probe)
-            return;
-    }
-}
-
-//  Queue req (taken) for h: 0 / -1. An inventory goes straight to its own
-//  worker; the others wait for an idle one.
-static int s_hmc_send(planner_hmc_state_t *h, hmc_request_t **req_p, planner_prio_t prio)
-{
-    planner_t *self = h->planner;
-    if (self->group_open) {
-        planner_deferred_t *d = malloc(sizeof *d);
-        if (!d || !zlistx_add_end(self->deferred, d)) {
-            free(d);
-            return -1;
-        }
-        *d = (planner_deferred_t) { h, *req_p, prio };
-        *req_p = NULL;
-        return 0;
-    }
-    if ((*req_p)->kind == HMC_REQ_INVENTORY && h->worker_count > 1) {
-        if (hmc_worker_send(h->workers[0], req_p) != 0)
-            return -1;
-        h->in_flight[0]++;
-        return 0;
-    }
-    if (!zlistx_add_end(h->queue[prio], *req_p))
-        return -1;
-    *req_p = NULL;
-    s_hmc_dispatch(h);
-    return 0;
-}
-
-//  A queued request of move id of that kind goes to the front: its move is
-//  ending, the answer cannot wait behind routine polls.
-static void s_hmc_promote(planner_hmc_state_t *h, uint64_t id, hmc_request_kind_t kind)
-{
-    for (size_t prio = PLANNER_PRIO_STEP; prio < PLANNER_PRIO_COUNT; prio++) {
-        for (hmc_request_t *req = zlistx_first(h->queue[prio]); req;
-             req = zlistx_next(h->queue[prio])) {
-            if (req->id != id || req->kind != kind)
-                continue;
-            req = zlistx_detach_cur(h->queue[prio]);
-            if (req && !zlistx_add_start(h->queue[PLANNER_PRIO_ENDING], req))
-                zlistx_add_end(h->queue[prio], req);
-            return;
-        }
-    }
-}
-
-static int s_send_as(planner_move_t *m, hmc_request_t *req, planner_prio_t prio)
-{
-    if (!req || s_hmc_send(m->plan->hmc, &req, prio) != 0) {
-        hmc_request_destroy(&req);
-        log_warn("planner: %s: request not queued, retried next tick", m->move->partition);
-        return -1;
-    }
-    m->busy = true;
-    return 0;
-}
-
-static int s_send(planner_move_t *m, hmc_request_t *req)
-{
-    return s_send_as(m, req, PLANNER_PRIO_STEP);
-}
-
-static int s_submit(planner_move_t *m, hmc_job_op_t op)
-{
-    const hmc_partition_t *part = s_partition(m->plan->hmc, m->move->partition);
-    if (!part)
-        return -1;
-    hmc_param_t params[4];
-    size_t n = 0;
-    if (op == HMC_OP_MIGRATE_VALIDATE || op == HMC_OP_MIGRATE) {
-        params[n++] = (hmc_param_t){"TargetManagedSystemName", planner_move_target(m)};
-        if (m->move->source_msp[0])
-            params[n++] = (hmc_param_t){"SourceMSPIPaddr", m->move->source_msp};
-        if (m->move->dest_msp[0])
-            params[n++] = (hmc_param_t){"DestMSPIPaddr", m->move->dest_msp};
-        if (m->move->shared_proc_pool[0])
-            params[n++] = (hmc_param_t){"SharedProcPoolName", m->move->shared_proc_pool};
-    }
-    else if (op == HMC_OP_MIGRATE_RECOVER)
-        params[n++] = (hmc_param_t){"Force", "true"};
-    return s_send(m, hmc_request_submit_new((uint64_t) m->id, part->uuid, op, params, n));
-}
-
-static void s_delete_job(planner_move_t *m)
-{
-    hmc_request_t *req = hmc_request_new(HMC_REQ_DELETE, (uint64_t) m->id, m->job_id);
-    if (!req || s_hmc_send(m->plan->hmc, &req, PLANNER_PRIO_ROUTINE) != 0)
-        hmc_request_destroy(&req);   // a job left behind costs the HMC little
 }
 
 //  ---------------------------------------------------------------- steps
@@ -430,7 +273,7 @@ static bool s_ready(planner_t *self, planner_move_t *m, const hmc_partition_t *p
         .now_ms = clock_wall_ms(), .agent_last_seen_ms = observed ? obs.last_frame_ms : 0,
         .agent_stale_ms = stale};
     readiness_hmc_view_t view;
-    readiness_input_from_hmc(&in, &view, part, source, s_system_by_name(h, planner_move_target(m)));
+    readiness_input_from_hmc(&in, &view, part, source, hmc_dispatch_system_by_name(h, planner_move_target(m)));
     readiness_report_t report;
     readiness_lpm(&in, &report);
     json_decref(facts);
@@ -462,12 +305,12 @@ static void s_check(planner_t *self, planner_move_t *m)
     planner_hmc_state_t *h = m->plan->hmc;
     if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
         return;                               // wait for an inventory at least that fresh
-    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    const hmc_partition_t *part = hmc_dispatch_partition(h, m->move->partition);
     if (!part) {
         planner_move_set(self, m, "blocked", "partition %s is not known to HMC %s", m->move->partition, h->name);
         return;
     }
-    const hmc_system_t *source = s_system_by_uuid(h, part->system_uuid);
+    const hmc_system_t *source = hmc_dispatch_system_by_uuid(h, part->system_uuid);
     //  The rules read the agent's facts from the database: once per
     //  inventory, not once per tick, while the move waits for a free slot.
     if (m->ready_gen != h->inv_gen && !s_ready(self, m, part, source))
@@ -485,7 +328,7 @@ static void s_check(planner_t *self, planner_move_t *m)
     if (planner_move_set(self, m, "validating", "%s", "") == 0) {
         move_caps_hop_t hop = s_caps_hop(m, m->source);
         move_caps_add(self->caps, &hop, 1);
-        s_submit(m, HMC_OP_MIGRATE_VALIDATE);
+        hmc_dispatch_submit(m, HMC_OP_MIGRATE_VALIDATE);
     }
 }
 
@@ -514,7 +357,7 @@ static void s_migrate(planner_t *self, planner_move_t *m)
     }
     m->job_started_mono = clock_mono_ms();
     m->resolve = false;
-    if (s_submit(m, HMC_OP_MIGRATE) != 0) {
+    if (hmc_dispatch_submit(m, HMC_OP_MIGRATE) != 0) {
         //  Never queued: an inventory taken from now on decides, as after a
         //  restart (the one in memory may predate it, or not exist yet).
         m->resolve = true;
@@ -564,9 +407,9 @@ static void s_verify(planner_t *self, planner_move_t *m)
     //  The placement is read for this partition alone: waiting for a whole
     //  inventory newer than the move made verify latency grow with the fleet.
     if (!m->part_fresh && !m->placed) {
-        const hmc_partition_t *known = s_partition(h, m->move->partition);
+        const hmc_partition_t *known = hmc_dispatch_partition(h, m->move->partition);
         if (known)
-            s_send_as(m, hmc_request_new(HMC_REQ_GET_PARTITION, (uint64_t) m->id, known->uuid),
+            hmc_dispatch_move_send(m, hmc_request_new(HMC_REQ_GET_PARTITION, (uint64_t) m->id, known->uuid),
                       PLANNER_PRIO_ENDING);
         return;
     }
@@ -575,9 +418,9 @@ static void s_verify(planner_t *self, planner_move_t *m)
     //  Migrate does not move back by itself).
     m->part_fresh = false;
     const char *target = planner_move_target(m);
-    const hmc_system_t *tsys = s_system_by_name(h, target);
+    const hmc_system_t *tsys = hmc_dispatch_system_by_name(h, target);
     const hmc_partition_t *part = &m->part;
-    const hmc_system_t *on = part ? s_system_by_uuid(h, part->system_uuid) : NULL;
+    const hmc_system_t *on = part ? hmc_dispatch_system_by_uuid(h, part->system_uuid) : NULL;
     char d[256];
     json_t *checks = json_array();
     bool all = true, ok;
@@ -662,12 +505,12 @@ static void s_resolve(planner_t *self, planner_move_t *m)
     //  known" before the HMC was asked once.
     if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
         return;
-    const hmc_partition_t *part = s_partition(h, m->move->partition);
+    const hmc_partition_t *part = hmc_dispatch_partition(h, m->move->partition);
     if (!part) {
         planner_move_set(self, m, "failed", "partition %s no longer known to HMC %s", m->move->partition, h->name);
         return;
     }
-    const hmc_system_t *on = s_system_by_uuid(h, part->system_uuid);
+    const hmc_system_t *on = hmc_dispatch_system_by_uuid(h, part->system_uuid);
     bool settled = strstr(part->state, "migrating") == NULL
                    && (!part->migration_state[0] || strcmp(part->migration_state, "Not_Migrating") == 0);
     if (!settled) {
@@ -715,7 +558,7 @@ static void s_step(planner_t *self, planner_move_t *m)
 {
     s_note_hmc(self, m);
     if (m->busy && s_ending(self, m))
-        s_hmc_promote(m->plan->hmc, (uint64_t) m->id, HMC_REQ_POLL);
+        hmc_dispatch_promote(m->plan->hmc, (uint64_t) m->id, HMC_REQ_POLL);
     if (m->busy || planner_state_final(m->state))
         return;
     const char *ps = m->plan->state;
@@ -746,7 +589,7 @@ static void s_step(planner_t *self, planner_move_t *m)
             snprintf(m->job_op, sizeof m->job_op, "MigrateAbort");
             if (planner_move_set(self, m, "recovering", "hop %d to %s timed out after %" PRId64 " ms", m->hop + 1,
                       planner_move_target(m), self->opts.job_timeout_ms) == 0)
-                s_submit(m, HMC_OP_MIGRATE_ABORT);
+                hmc_dispatch_submit(m, HMC_OP_MIGRATE_ABORT);
             return;
         }
         //  Polls back off from a tick to poll_ms; once the agent reports the
@@ -762,7 +605,7 @@ static void s_step(planner_t *self, planner_move_t *m)
             return;
         planner_prio_t prio = ending ? PLANNER_PRIO_ENDING
                         : strcmp(m->state, "migrating") == 0 ? PLANNER_PRIO_ROUTINE : PLANNER_PRIO_STEP;
-        if (s_send_as(m, hmc_request_new(HMC_REQ_POLL, (uint64_t) m->id, m->job_id), prio) == 0) {
+        if (hmc_dispatch_move_send(m, hmc_request_new(HMC_REQ_POLL, (uint64_t) m->id, m->job_id), prio) == 0) {
             m->next_poll_mono = now + m->poll_interval_ms;
             m->poll_interval_ms *= 2;
             if (m->poll_interval_ms > self->opts.poll_ms)
@@ -770,7 +613,7 @@ static void s_step(planner_t *self, planner_move_t *m)
         }
     }
     else if (strcmp(m->state, "validating") == 0)
-        s_submit(m, HMC_OP_MIGRATE_VALIDATE);   // harmless to repeat: it changes nothing
+        hmc_dispatch_submit(m, HMC_OP_MIGRATE_VALIDATE);   // harmless to repeat: it changes nothing
     else if (strcmp(m->state, "migrating") == 0) {
         if (m->submissions == 0)
             s_migrate(self, m);
@@ -780,7 +623,7 @@ static void s_step(planner_t *self, planner_move_t *m)
         }
     }
     else if (strcmp(m->state, "recovering") == 0)
-        s_submit(m, strcmp(m->job_op, "MigrateAbort") == 0 ? HMC_OP_MIGRATE_ABORT
+        hmc_dispatch_submit(m, strcmp(m->job_op, "MigrateAbort") == 0 ? HMC_OP_MIGRATE_ABORT
                                                                   : HMC_OP_MIGRATE_RECOVER);
 }
 
@@ -790,7 +633,7 @@ static void s_job_done(planner_t *self, planner_move_t *m, const hmc_job_status_
     char line[768];
     hmc_job_describe(st, line, sizeof line);
     bool ok = hmc_job_state_ok(st->state);
-    s_delete_job(m);
+    hmc_dispatch_delete_job(m);
     if (strcmp(m->state, "validating") == 0) {
         if (!ok)
             planner_move_set(self, m, "failed", "hop %d to %s: %s", m->hop + 1, planner_move_target(m), line);
@@ -812,7 +655,7 @@ static void s_job_done(planner_t *self, planner_move_t *m, const hmc_job_status_
             snprintf(m->job_op, sizeof m->job_op, "MigrateRecover");
             s_close_window(self, m);
             if (planner_move_set(self, m, "recovering", "hop %d to %s: %s", m->hop + 1, planner_move_target(m), line) == 0)
-                s_submit(m, HMC_OP_MIGRATE_RECOVER);
+                hmc_dispatch_submit(m, HMC_OP_MIGRATE_RECOVER);
         }
     }
     else if (strcmp(m->state, "recovering") == 0) {
@@ -821,7 +664,7 @@ static void s_job_done(planner_t *self, planner_move_t *m, const hmc_job_status_
             snprintf(m->job_op, sizeof m->job_op, "MigrateRecover");
             s_close_window(self, m);
             if (planner_move_save(self, m) == 0)
-                s_submit(m, HMC_OP_MIGRATE_RECOVER);
+                hmc_dispatch_submit(m, HMC_OP_MIGRATE_RECOVER);
         }
         else {
             m->job_id[0] = '\0';
@@ -831,8 +674,6 @@ static void s_job_done(planner_t *self, planner_move_t *m, const hmc_job_status_
         }
     }
 }
-
-static bool s_link_failure(const hmc_request_t *req);
 
 static void s_on_move_reply(planner_t *self, hmc_request_t *req)
 {
@@ -848,7 +689,7 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
                 m->want_gen = m->plan->hmc->inv_sent + 1;
                 log_warn("planner: %s: Migrate submission: %s", m->move->partition, req->error);
             }
-            else if (s_link_failure(req))
+            else if (hmc_dispatch_link_failure(req))
                 ;                    // the HMC is down: submitted again once it answers
             else if (strcmp(m->state, "validating") == 0)
                 planner_move_set(self, m, "failed", "hop %d to %s: MigrateValidate: %s", m->hop + 1,
@@ -868,12 +709,12 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
             m->part_fresh = true;
             s_step(self, m);         // verify at once rather than at the next tick
         }
-        else if (req->rc != 0 && !s_link_failure(req))
+        else if (req->rc != 0 && !hmc_dispatch_link_failure(req))
             log_warn("planner: %s: %s", m->move->partition, req->error);
     }
     else if (req->kind == HMC_REQ_POLL) {
         if (req->rc != 0) {
-            if (!s_link_failure(req))
+            if (!hmc_dispatch_link_failure(req))
                 log_warn("planner: %s: poll of job %s: %s", m->move->partition, m->job_id,
                          req->error);
             return;                  // polled again next tick
@@ -883,70 +724,12 @@ static void s_on_move_reply(planner_t *self, hmc_request_t *req)
     }
 }
 
-static void s_on_inventory(planner_t *self, hmc_request_t *req)
-{
-    for (size_t i = 0; i < self->hmc_count; i++) {
-        planner_hmc_state_t *h = self->hmcs[i];
-        if (h->inv_sent != req->id || !h->inv_busy)
-            continue;
-        h->inv_busy = false;
-        if (req->rc != 0) {
-            //  The HMC answered but refused (a 5xx, an odd document): not
-            //  asked again at every tick, nor logged at every refusal.
-            h->inv_retry_mono_ms = clock_mono_ms() + S_INVENTORY_RETRY_MS;
-            if (!s_link_failure(req)
-                && log_ratelimit(&h->inv_log_mono_ms, clock_mono_ms(), S_INVENTORY_LOG_MS))
-                log_warn("planner: HMC %s inventory: %s", h->name, req->error);
-            return;
-        }
-        free(h->systems);
-        free(h->partitions);
-        h->systems = req->systems;
-        h->system_count = req->system_count;
-        h->partitions = req->partitions;
-        h->partition_count = req->partition_count;
-        zhashx_purge(h->partition_index);
-        for (size_t j = 0; j < h->partition_count; j++)
-            zhashx_insert(h->partition_index, h->partitions[j].name, &h->partitions[j]);
-        req->systems = NULL;
-        req->partitions = NULL;
-        req->system_count = req->partition_count = 0;
-        h->inv_gen = req->id;
-        h->inv_wall_ms = clock_wall_ms();
-        return;
-    }
-}
-
 static void s_handle(planner_t *self, hmc_request_t *req)
 {
     if (req->kind == HMC_REQ_INVENTORY)
-        s_on_inventory(self, req);
+        hmc_dispatch_on_inventory(self, req);
     else if (req->kind != HMC_REQ_DELETE)
         s_on_move_reply(self, req);
-}
-
-//  An inventory of h is wanted now: a move needs one (see s_tick_now), the
-//  HMC was never looked at (an HMC of the configuration is tried at start,
-//  so that `ferryctl hmc` and plan submissions know it), or the last one is
-//  old. Not while one is out, nor while the HMC fails and backs off.
-static bool s_inventory_due(planner_t *self, planner_hmc_state_t *h, int64_t now)
-{
-    if (h->inv_busy || !s_hmc_may_try(h) || now < h->inv_retry_mono_ms)
-        return false;
-    if (h->inv_gen == 0 || now - h->inv_at_ms >= S_IDLE_INVENTORY_MS)
-        return true;
-    bool wanted = false;
-    for (planner_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
-        wanted = m->plan->hmc == h && !planner_state_final(m->state)
-                 && (strcmp(m->state, "pending") != 0 || strcmp(m->plan->state, "running") == 0);
-    if (!wanted)
-        return false;
-    //  A move that just finished its job waits for an inventory taken
-    //  after it: ask at once rather than at the next period (verify latency).
-    for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
-        if (m->plan->hmc == h && m->want_gen > h->inv_sent)
-            return true;
-    return now - h->inv_at_ms >= self->opts.inventory_ms;
 }
 
 static void s_tick_now(planner_t *self)
@@ -957,19 +740,7 @@ static void s_tick_now(planner_t *self)
     //  same 100 ms also end in the same 100 ms, a burst for the HMC and for
     //  the verification of every one of them.
     self->starts_left = (int) ((self->opts.starts_per_s * self->opts.tick_ms + 999) / 1000);
-    for (size_t i = 0; i < self->hmc_count; i++) {
-        planner_hmc_state_t *h = self->hmcs[i];
-        s_hmc_dispatch(h);              // requests held back while the HMC backed off
-        if (!s_inventory_due(self, h, now))
-            continue;
-        hmc_request_t *req = hmc_request_new(HMC_REQ_INVENTORY, h->inv_sent + 1, NULL);
-        if (req && s_hmc_send(h, &req, PLANNER_PRIO_STEP) == 0) {
-            h->inv_sent++;
-            h->inv_busy = true;
-            h->inv_at_ms = now;
-        }
-        hmc_request_destroy(&req);
-    }
+    hmc_dispatch_tick(self, now);
     //  Moves, snapshot first: a step never adds or removes list items, but
     //  s_over_cap walks the list itself.
     size_t n = zlistx_size(self->moves), i = 0;
@@ -1008,16 +779,6 @@ static void s_tick_now(planner_t *self)
 static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
 static int s_load_all(planner_t *self, char *err, size_t errlen);
 
-static void s_deferred_free(void **item)
-{
-    planner_deferred_t *d = *item;
-    if (d) {
-        hmc_request_destroy(&d->req);
-        free(d);
-    }
-    *item = NULL;
-}
-
 static void s_group_begin(planner_t *self)
 {
     //  Without it every transition commits on its own: slower, still correct.
@@ -1038,7 +799,7 @@ static void s_group_end(planner_t *self)
     if (store_commit(self->store) == 0) {
         planner_deferred_t *d;
         while ((d = zlistx_detach(self->deferred, NULL))) {
-            if (s_hmc_send(d->hmc, &d->req, d->prio) != 0) {
+            if (hmc_dispatch_send(d->hmc, &d->req, d->prio) != 0) {
                 //  Not waiting for a reply that will not come: retried next tick.
                 log_warn("planner: HMC %s: %s request not queued, retried", d->hmc->name,
                          hmc_request_kind_name(d->req->kind));
@@ -1048,7 +809,7 @@ static void s_group_end(planner_t *self)
                 else if (m && d->req->kind != HMC_REQ_DELETE)
                     m->busy = false;
             }
-            s_deferred_free((void **) &d);
+            hmc_dispatch_deferred_free((void **) &d);
         }
         return;
     }
@@ -1067,7 +828,7 @@ static bool s_has_work(planner_t *self)
 {
     int64_t now = clock_mono_ms();
     for (size_t i = 0; i < self->hmc_count; i++)
-        if (s_inventory_due(self, self->hmcs[i], now))
+        if (hmc_dispatch_inventory_due(self, self->hmcs[i], now))
             return true;
     for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
         if (!planner_state_final(m->state))
@@ -1154,52 +915,6 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     planner_t *self = arg;
     self->tick_due = true;
     s_drain(self);
-    return 0;
-}
-
-//  What a reply says of the connection; a change of state is logged once.
-static void s_link_record(planner_hmc_state_t *h, const hmc_request_t *req)
-{
-    if (!hmc_link_record(&h->link, req->outcome, req->error, clock_wall_ms(), clock_mono_ms()))
-        return;
-    char line[HMC_LINK_ERROR_SIZE + 128];
-    hmc_link_describe(&h->link, h->name, line, sizeof line);
-    if (hmc_link_failing(&h->link))
-        log_warn("planner: %s (tried again from %d ms, backing off to %d s; moves on it wait)",
-                 line, HMC_LINK_BACKOFF_MIN_MS, HMC_LINK_BACKOFF_MAX_MS / 1000);
-    else
-        log_info("planner: HMC %s answers (%s)", h->name, h->url);
-}
-
-//  A failure that says the HMC is down, not that the request was wrong:
-//  logged once by s_link_record, not per move.
-static bool s_link_failure(const hmc_request_t *req)
-{
-    return req->rc != 0 && (req->outcome == HMC_OUTCOME_NO_ANSWER
-                            || req->outcome == HMC_OUTCOME_LOGON_REFUSED);
-}
-
-static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    (void) loop;
-    planner_worker_ref_t *ref = arg;
-    planner_hmc_state_t *h = ref->hmc;
-    //  Everything waiting, not one reply per wake-up: with a tick of a
-    //  thousand moves between two wake-ups, replies queued up and moves
-    //  waited on them for minutes.
-    do {
-        hmc_request_t *req = hmc_worker_recv(h->workers[ref->index]);
-        if (!req)
-            break;
-        if (h->in_flight[ref->index] > 0)
-            h->in_flight[ref->index]--;
-        s_link_record(h, req);
-        zlistx_add_end(ref->planner->replies, req);
-    } while (zsock_events(pipe) & ZMQ_POLLIN);
-    s_hmc_dispatch(h);
-    //  The replies are handled a few ms later, with whatever else comes
-    //  meanwhile: one round, one commit (one disk flush) for all of them.
-    planner_round_soon(ref->planner);
     return 0;
 }
 
@@ -1393,7 +1108,7 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
     self->caps = move_caps_new();
     self->deferred = zlistx_new();
     if (self->deferred)
-        zlistx_set_destructor(self->deferred, s_deferred_free);
+        zlistx_set_destructor(self->deferred, hmc_dispatch_deferred_free);
     if (!self->plans || !self->moves || !self->replies || !self->caps || !self->deferred) {
         errbuf_set(err, errlen, "out of memory");
         goto fail;
@@ -1409,44 +1124,10 @@ planner_t *planner_new(ingest_t *ingest, const planner_options_t *opts, char *er
         goto fail;
     }
     for (size_t i = 0; i < opts->hmc_count; i++) {
-        planner_hmc_state_t *h = calloc(1, sizeof *h);
-        if (!h) {
-            errbuf_set(err, errlen, "out of memory");
+        planner_hmc_state_t *h = hmc_dispatch_new(self, &opts->hmcs[i], err, errlen);
+        if (!h)
             goto fail;
-        }
         self->hmcs[self->hmc_count++] = h;
-        snprintf(h->name, sizeof h->name, "%s", opts->hmcs[i].name);
-        snprintf(h->url, sizeof h->url, "%s", opts->hmcs[i].options.url ? opts->hmcs[i].options.url : "");
-        hmc_link_init(&h->link);
-        h->planner = self;
-        h->partition_index = zhashx_new();
-        bool queues = true;
-        for (size_t q = 0; q < PLANNER_PRIO_COUNT; q++) {
-            h->queue[q] = zlistx_new();
-            if (h->queue[q])
-                zlistx_set_destructor(h->queue[q], (zlistx_destructor_fn *) hmc_request_destroy);
-            queues &= h->queue[q] != NULL;
-        }
-        if (!h->partition_index || !queues) {
-            errbuf_set(err, errlen, "out of memory");
-            goto fail;
-        }
-        int sessions = opts->hmcs[i].sessions > 0 ? opts->hmcs[i].sessions : 4;
-        if (sessions > PLANNER_MAX_SESSIONS) {
-            errbuf_set(err, errlen, "HMC %s: %d sessions, at most %d", h->name, sessions, PLANNER_MAX_SESSIONS);
-            goto fail;
-        }
-        for (int w = 0; w < sessions; w++) {
-            h->workers[w] = hmc_worker_new(&opts->hmcs[i].options, h->name, err, errlen);
-            if (!h->workers[w])
-                goto fail;
-            h->worker_count++;
-            h->refs[w] = (planner_worker_ref_t) { self, h, (size_t) w };
-            if (zloop_reader(self->loop, zactor_sock(h->workers[w]), s_on_reply, &h->refs[w]) != 0) {
-                errbuf_set(err, errlen, "cannot watch the worker of HMC %s", h->name);
-                goto fail;
-            }
-        }
     }
     if (s_load_all(self, err, errlen) != 0)
         goto fail;
@@ -1472,19 +1153,8 @@ void planner_destroy(planner_t **self_p)
         zloop_timer_end(self->loop, self->tick_timer);
     if (self->retry_timer >= 0)
         zloop_timer_end(self->loop, self->retry_timer);
-    for (size_t i = 0; i < self->hmc_count; i++) {
-        planner_hmc_state_t *h = self->hmcs[i];
-        for (size_t w = 0; w < h->worker_count; w++) {
-            zloop_reader_end(self->loop, zactor_sock(h->workers[w]));
-            hmc_worker_destroy(&h->workers[w]);
-        }
-        zhashx_destroy(&h->partition_index);
-        for (size_t q = 0; q < PLANNER_PRIO_COUNT; q++)
-            zlistx_destroy(&h->queue[q]);
-        free(h->systems);
-        free(h->partitions);
-        free(h);
-    }
+    for (size_t i = 0; i < self->hmc_count; i++)
+        hmc_dispatch_destroy(&self->hmcs[i]);
     zlistx_destroy(&self->replies);
     zlistx_destroy(&self->deferred);
     move_caps_destroy(&self->caps);
@@ -1499,16 +1169,16 @@ void planner_destroy(planner_t **self_p)
 static const char *s_inv_partition_system(void *arg, const char *partition)
 {
     planner_hmc_state_t *h = arg;
-    const hmc_partition_t *part = s_partition(h, partition);
+    const hmc_partition_t *part = hmc_dispatch_partition(h, partition);
     if (!part)
         return NULL;
-    const hmc_system_t *on = s_system_by_uuid(h, part->system_uuid);
+    const hmc_system_t *on = hmc_dispatch_system_by_uuid(h, part->system_uuid);
     return on ? on->name : "";
 }
 
 static bool s_inv_system_known(void *arg, const char *system)
 {
-    return s_system_by_name(arg, system) != NULL;
+    return hmc_dispatch_system_by_name(arg, system) != NULL;
 }
 
 //  Parse json against the inventory of the HMC it names. NULL with every
