@@ -1,13 +1,16 @@
-/*  planner — LPM plans as persisted move state machines (see planner.h). */
-#include "planner.h"
+/*  planner — LPM plans as persisted move state machines (see planner.h):
+    the public API, the timers and rounds, plan load / resume, and the
+    persistence of moves and plans. The moves' state machine is lpm_move.c,
+    the HMCs' sessions and inventories hmc_dispatch.c, the concurrency caps
+    move_caps.c; planner_private.h is what they share. */
+#include "planner_private.h"
 
 #include "clock.h"
-#include "hmc_worker.h"
 #include "errbuf.h"
+#include "hmc_dispatch.h"
 #include "log.h"
+#include "lpm_move.h"
 #include "plan.h"
-#include "readiness.h"
-#include "readiness_input.h"
 #include "store.h"
 #include "store_plan.h"
 #include "store_writer.h"
@@ -20,166 +23,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_HMCS 64
-#define S_MAX_SESSIONS 16
 #define S_ROUND_DELAY_MS 5          // replies wait this long for others to share their commit
-#define S_IDLE_INVENTORY_MS 300000  // an HMC no plan needs is still looked at this often
-#define S_INVENTORY_RETRY_MS 1000   // a refused inventory is asked again after this long
-#define S_INVENTORY_LOG_MS 60000    // and logged at most this often
-
-typedef struct _planner_t planner_t;
-typedef struct s_hmc s_hmc_t;
-
-//  Which HMC requests go first when the sessions are all busy.
-typedef enum {
-    S_PRIO_ENDING,      // polls of moves whose agent reported the end, placement lookups
-    S_PRIO_STEP,        // submissions, polls of validations and recoveries
-    S_PRIO_ROUTINE,     // polls of running Migrate jobs, job deletions
-    S_PRIO_COUNT
-} s_prio_t;
-
-//  What a worker's pipe reader is given: whose replies these are.
-typedef struct {
-    planner_t *planner;
-    s_hmc_t *hmc;
-    size_t index;                   // in hmc->workers
-} s_worker_ref_t;
-
-struct s_hmc {
-    char name[PLAN_NAME_MAX];
-    char url[256];                  // as configured, for ferryctl hmc
-    planner_t *planner;             // owner
-    hmc_link_t link;                // reachable or not, since when, backoff
-    //  One worker (HMC session) per slot. With more than one, worker 0 takes
-    //  the inventories and the others the moves' requests: a 1,000-partition
-    //  inventory must not hold up the polls of running jobs.
-    zactor_t *workers[S_MAX_SESSIONS];
-    size_t worker_count;
-    int in_flight[S_MAX_SESSIONS];  // requests sent to each worker, not yet answered (0 or 1)
-    //  Requests wait here, not in the workers' pipes, so that an idle session
-    //  takes the next one (no request waits behind a slow one while another
-    //  session is free) and what ends a move overtakes what starts one.
-    zlistx_t *queue[S_PRIO_COUNT];  // hmc_request_t *, by s_prio_t
-    s_worker_ref_t refs[S_MAX_SESSIONS];
-    hmc_system_t *systems;          // latest inventory (owned)
-    size_t system_count;
-    hmc_partition_t *partitions;
-    size_t partition_count;
-    zhashx_t *partition_index;      // name -> partition in partitions (borrowed)
-    uint64_t inv_sent;              // generation of the latest inventory request sent
-    uint64_t inv_gen;               // generation of the inventory held (0: none yet)
-    bool inv_busy;                  // an inventory request is in flight
-    int64_t inv_at_ms;              // monotonic time it was sent
-    int64_t inv_wall_ms;            // wall clock the inventory held arrived, 0 = none
-    int64_t inv_retry_mono_ms;      // after a refused inventory, none before this
-    int64_t inv_log_mono_ms;        // rate limit of the refused-inventory log line
-};
-
-typedef struct {
-    int64_t id;
-    plan_t *plan;
-    char state[STORE_PLAN_STATE_SIZE]; // ready, running, paused, aborted, done, failed, done_with_failures
-    s_hmc_t *hmc;
-} s_plan_t;
-
-typedef struct {
-    // ------------------------------------------------- persisted (store_move_t)
-    int64_t id;
-    int position;
-    char state[STORE_MOVE_STATE_SIZE];
-    int hop;
-    char job_id[STORE_MOVE_JOB_ID_SIZE];
-    char job_op[STORE_MOVE_JOB_OP_SIZE];
-    int submissions;
-    char agent_key[STORE_MOVE_KEY_SIZE];
-    char source[STORE_MOVE_SOURCE_SIZE];
-    int64_t started_ms, finished_ms;
-    int64_t outage_ms;              // largest measured over the hops, -1 = never measured (NULL)
-    int64_t window_ms;              // wall clock the current hop's window opened, 0 = none
-    char window_boot_id[STORE_MOVE_BOOT_ID_SIZE]; // the agent's boot id then
-    json_t *checks;                 // array, one array of checks per hop
-    char message[STORE_MOVE_MESSAGE_SIZE];
-    // ------------------------------------------------- in memory only
-    s_plan_t *plan;
-    const plan_move_t *move;        // in plan->plan->moves
-    bool busy;                      // one HMC request in flight for this move
-    int64_t job_started_mono;       // for the job time-out
-    int64_t verify_deadline;        // monotonic
-    uint64_t want_gen;              // an inventory at least this new is needed
-    bool resolve;                   // migrating without a job id: ask the HMC
-    bool window;                    // a move window is open
-    hmc_partition_t part;           // the partition as last fetched alone, for verification
-    bool part_fresh;                // part was fetched after the current check began
-    bool placed;                    // this hop's HMC check passed: no more fetching
-    int64_t next_poll_mono;         // the job is not polled again before this
-    int64_t poll_interval_ms;       // grows from a tick to opts.poll_ms while the job runs
-    uint64_t ready_gen;             // inventory the readiness rules last passed on, 0 none
-    bool ready_limited;             // ... but the system's own LPM limit was reached
-    bool hmc_note;                  // message says the HMC is failing (cleared when it answers)
-    bool nudged;                    // its agent reported the move's end: stepped next round
-} s_move_t;
-
-//  Active hops per system, per HMC and per VIOS pair, counted once per tick
-//  (counting them per move and tick was quadratic in the plan's size).
-typedef struct {
-    zhashx_t *counts;               // "hmc\tsystem", "hmc", "hmc\tpair\tNAME" -> int (owned)
-    bool valid;                     // counted in this tick
-} s_load_t;
-
-//  An HMC request held back until the transitions leading to it are committed.
-typedef struct {
-    s_hmc_t *hmc;
-    hmc_request_t *req;             // owned
-    s_prio_t prio;
-} s_deferred_t;
-
-struct _planner_t {
-    s_load_t load;                  // active hops, for the caps
-    //  One transaction per round of replies and tick: every transition of the
-    //  round is committed with one fsync, and the requests they lead to are
-    //  sent after that commit (one commit per transition made every reply
-    //  wait for a disk flush: with 80 moves running, seconds).
-    bool group_open;                // a round's transaction is open
-    int starts_left;                // hops that may still start in this tick (pacing)
-    zlistx_t *deferred;             // s_deferred_t *: requests of the open round
-    bool round_flying;              // a round's writes are at the store writer
-    bool stopping;                  // planner_destroy runs: no new round
-    store_plan_writes_t *round;     // the open (or flying) round's writes
-    store_plan_writes_t *own;       // a write outside any round, committed at once
-    ingest_t *ingest;
-    store_client_t *client;         // our requests to the store writer
-    store_plan_t *sp;               // plans, moves, audit: used on the writer's thread only
-    char db_error[1024];            // why the latest write failed
-    zloop_t *loop;
-    planner_options_t opts;
-    int64_t started_mono_ms;        // when this planner started: agents had not spoken before
-    s_hmc_t *hmcs[S_MAX_HMCS];
-    size_t hmc_count;
-    zlistx_t *plans;                // s_plan_t *
-    zlistx_t *moves;                // s_move_t *
-    zlistx_t *replies;              // hmc_request_t * that came during an ingest batch
-    int tick_timer;
-    int retry_timer;                // one-shot: a round is due (replies came, a move was nudged)
-    bool tick_due;
-    bool nudged;                    // a move is nudged (ingest_window_fn)
-};
-
-//  What the HMC hands out fits what the store keeps of a move.
-_Static_assert(STORE_MOVE_JOB_ID_SIZE >= HMC_JOB_ID_SIZE, "an HMC job id fits a moves row");
-_Static_assert(STORE_MOVE_SOURCE_SIZE >= HMC_NAME_SIZE, "a system name fits a moves row");
 
 static const char *S_FINAL[] = {"blocked", "failed", "verified", "validated", "aborted"};
 static const char *S_ACTIVE[] = {"validating", "migrating", "verifying", "recovering"};
 
-static bool s_in(const char *state, const char *const *list, size_t n)
+bool planner_state_in(const char *state, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(state, list[i]) == 0)
             return true;
     return false;
 }
-#define s_final(st) s_in((st), S_FINAL, sizeof S_FINAL / sizeof S_FINAL[0])
-#define s_active(st) s_in((st), S_ACTIVE, sizeof S_ACTIVE / sizeof S_ACTIVE[0])
+
+bool planner_state_final(const char *state)
+{
+    return planner_state_in(state, S_FINAL, sizeof S_FINAL / sizeof S_FINAL[0]);
+}
+
+bool planner_state_active(const char *state)
+{
+    return planner_state_in(state, S_ACTIVE, sizeof S_ACTIVE / sizeof S_ACTIVE[0]);
+}
 
 //  ---------------------------------------------------------------- database
 
@@ -218,7 +83,7 @@ static void s_audit(planner_t *self, const char *action, const char *target, con
 }
 
 //  Persist every column of the move (with the round when one is open).
-static int s_save(planner_t *self, s_move_t *m)
+int planner_move_save(planner_t *self, planner_move_t *m)
 {
     store_move_t row = {
         .id = m->id, .position = m->position, .hop = m->hop, .submissions = m->submissions,
@@ -236,9 +101,7 @@ static int s_save(planner_t *self, s_move_t *m)
 
 //  Change state (and message when given) and persist. -1 leaves the move
 //  as it was in memory too, so nothing acts on an unrecorded transition.
-static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fmt, ...)
+int planner_move_set(planner_t *self, planner_move_t *m, const char *state, const char *fmt, ...)
 {
     char old_state[sizeof m->state], old_msg[sizeof m->message];
     int64_t old_finished = m->finished_ms;
@@ -253,9 +116,9 @@ static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fm
         va_end(ap);
         m->hmc_note = false;
     }
-    if (s_final(state))
+    if (planner_state_final(state))
         m->finished_ms = clock_wall_ms();
-    if (s_save(self, m) != 0) {
+    if (planner_move_save(self, m) != 0) {
         snprintf(m->state, sizeof m->state, "%s", old_state);
         snprintf(m->message, sizeof m->message, "%s", old_msg);
         m->finished_ms = old_finished;
@@ -269,7 +132,7 @@ static int s_set(planner_t *self, s_move_t *m, const char *state, const char *fm
 
 //  A word on the move that changes no state (the HMC it waits on is down):
 //  persisted when it differs, not logged (the HMC's state change is, once).
-static void s_note(planner_t *self, s_move_t *m, const char *text, bool hmc_note)
+void planner_move_note(planner_t *self, planner_move_t *m, const char *text, bool hmc_note)
 {
     if (m->hmc_note == hmc_note && strcmp(m->message, text) == 0)
         return;
@@ -278,19 +141,107 @@ static void s_note(planner_t *self, s_move_t *m, const char *text, bool hmc_note
     snprintf(old, sizeof old, "%s", m->message);
     snprintf(m->message, sizeof m->message, "%s", text);
     m->hmc_note = hmc_note;
-    if (s_save(self, m) != 0) {
+    if (planner_move_save(self, m) != 0) {
         snprintf(m->message, sizeof m->message, "%s", old);
         m->hmc_note = old_note;
     }
 }
 
-static int s_plan_set(planner_t *self, s_plan_t *p, const char *state)
+static int s_plan_set(planner_t *self, planner_plan_t *p, const char *state)
 {
     if (s_write_end(self, store_plan_writes_plan_state(s_writes(self), p->id, state,
                                                        clock_wall_ms())) != 0)
         return -1;
     snprintf(p->state, sizeof p->state, "%s", state);
     return 0;
+}
+
+//  ---------------------------------------------------------------- lookups
+
+static planner_hmc_state_t *s_hmc_find(planner_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->hmc_count; i++)
+        if (strcmp(self->hmcs[i]->name, name) == 0)
+            return self->hmcs[i];
+    return NULL;
+}
+
+static planner_plan_t *s_plan_find(planner_t *self, int64_t id)
+{
+    for (planner_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans))
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+planner_move_t *planner_move_find(planner_t *self, int64_t id)
+{
+    for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        if (m->id == id)
+            return m;
+    return NULL;
+}
+
+const char *planner_move_target(const planner_move_t *m)
+{
+    return m->move->hops[m->hop];
+}
+
+//  ---------------------------------------------------------------- rounds
+
+//  A reply of the round: an inventory for the HMC, the rest for its move.
+static void s_handle(planner_t *self, hmc_request_t *req)
+{
+    if (req->kind == HMC_REQ_INVENTORY)
+        hmc_dispatch_on_inventory(self, req);
+    else if (req->kind != HMC_REQ_DELETE)
+        lpm_move_on_reply(self, req);
+}
+
+//  One tick: HMC requests and inventories, every move one step, plans whose
+//  moves are all final closed.
+static void s_tick_now(planner_t *self)
+{
+    int64_t now = clock_mono_ms();
+    self->caps_counted = false;
+    //  Hops start at a pace, not all in one tick: 80 moves started in the
+    //  same 100 ms also end in the same 100 ms, a burst for the HMC and for
+    //  the verification of every one of them.
+    self->starts_left = (int) ((self->opts.starts_per_s * self->opts.tick_ms + 999) / 1000);
+    hmc_dispatch_tick(self, now);
+    //  Moves, snapshot first: a step never adds or removes list items, but
+    //  the caps' count (lpm_move.c) walks the list itself.
+    size_t n = zlistx_size(self->moves), i = 0;
+    planner_move_t **all = malloc((n ? n : 1) * sizeof *all);
+    if (!all)
+        return;
+    for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        all[i++] = m;
+    for (i = 0; i < n; i++)
+        lpm_move_step(self, all[i]);
+    free(all);
+    //  Plans whose moves are all final end: done when every move did what
+    //  was asked, failed when none did, done_with_failures in between.
+    for (planner_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans)) {
+        if (strcmp(p->state, "running") != 0)
+            continue;
+        bool open = false;
+        size_t moves = 0, bad = 0;
+        for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves)) {
+            if (m->plan != p)
+                continue;
+            open |= !planner_state_final(m->state);
+            moves++;
+            bad += planner_state_in(m->state, (const char *[]){"blocked", "failed"}, 2);
+        }
+        if (open)
+            continue;
+        const char *end = bad == 0 ? "done" : bad == moves ? "failed" : "done_with_failures";
+        char detail[64];
+        snprintf(detail, sizeof detail, "%zu of %zu moves blocked or failed", bad, moves);
+        if (s_plan_set(self, p, end) == 0)
+            s_audit(self, "finish", p->plan->name, end, bad ? detail : NULL);
+    }
 }
 
 //  ------------------------------------------------ reads through the writer
@@ -423,888 +374,24 @@ static int s_sp_destroy_fn(store_t *store, void *arg, char *err, size_t errlen)
     return 0;
 }
 
-//  ---------------------------------------------------------------- lookups
-
-static s_hmc_t *s_hmc_find(planner_t *self, const char *name)
+int planner_agent_facts(planner_t *self, const char *partition, char *key, size_t key_size,
+                        char **facts_p)
 {
-    for (size_t i = 0; i < self->hmc_count; i++)
-        if (strcmp(self->hmcs[i]->name, name) == 0)
-            return self->hmcs[i];
-    return NULL;
-}
-
-static s_plan_t *s_plan_find(planner_t *self, int64_t id)
-{
-    for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans))
-        if (p->id == id)
-            return p;
-    return NULL;
-}
-
-static s_move_t *s_move_find(planner_t *self, int64_t id)
-{
-    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
-        if (m->id == id)
-            return m;
-    return NULL;
-}
-
-static const hmc_system_t *s_system_by_name(s_hmc_t *h, const char *name)
-{
-    for (size_t i = 0; i < h->system_count; i++)
-        if (strcmp(h->systems[i].name, name) == 0)
-            return &h->systems[i];
-    return NULL;
-}
-
-static const hmc_system_t *s_system_by_uuid(s_hmc_t *h, const char *uuid)
-{
-    for (size_t i = 0; i < h->system_count; i++)
-        if (strcasecmp(h->systems[i].uuid, uuid) == 0)
-            return &h->systems[i];
-    return NULL;
-}
-
-static const hmc_partition_t *s_partition(s_hmc_t *h, const char *name)
-{
-    return h->partition_index ? zhashx_lookup(h->partition_index, name) : NULL;
-}
-
-static const char *s_hop_target(const s_move_t *m)
-{
-    return m->move->hops[m->hop];
-}
-
-//  ---------------------------------------------------------------- HMC requests
-
-//  Give waiting requests to idle workers. Inventories go to worker 0 (when
-//  there is more than one), the rest to the others, by priority.
-static bool s_hmc_idle(const s_hmc_t *h)
-{
-    for (size_t w = 0; w < h->worker_count; w++)
-        if (h->in_flight[w] > 0)
-            return false;
-    return true;
-}
-
-//  While the HMC fails, one request at a time probes it, after the backoff:
-//  a planner with a hundred moves must not hammer an HMC that is down.
-static bool s_hmc_may_try(const s_hmc_t *h)
-{
-    if (!hmc_link_failing(&h->link))
-        return true;
-    return s_hmc_idle(h) && hmc_link_may_send(&h->link, clock_mono_ms());
-}
-
-static void s_hmc_dispatch(s_hmc_t *h)
-{
-    if (!s_hmc_may_try(h))
-        return;
-    bool probe = hmc_link_failing(&h->link);
-    size_t first = h->worker_count > 1 ? 1 : 0;
-    for (size_t w = first; w < h->worker_count; w++) {
-        if (h->in_flight[w] > 0)
-            continue;
-        hmc_request_t *req = NULL;
-        size_t prio = 0;
-        for (; prio < S_PRIO_COUNT && !req; prio++)
-            req = zlistx_detach(h->queue[prio], NULL);
-        if (!req)
-            return;
-        if (hmc_worker_send(h->workers[w], &req) != 0) {
-            zlistx_add_start(h->queue[prio - 1], req);   // pipe full: again at its reply
-            continue;
-        }
-        h->in_flight[w]++;
-        if (probe)
-            return;
-    }
-}
-
-//  Queue req (taken) for h: 0 / -1. An inventory goes straight to its own
-//  worker; the others wait for an idle one.
-static int s_hmc_send(s_hmc_t *h, hmc_request_t **req_p, s_prio_t prio)
-{
-    planner_t *self = h->planner;
-    if (self->group_open) {
-        s_deferred_t *d = malloc(sizeof *d);
-        if (!d || !zlistx_add_end(self->deferred, d)) {
-            free(d);
-            return -1;
-        }
-        *d = (s_deferred_t) { h, *req_p, prio };
-        *req_p = NULL;
-        return 0;
-    }
-    if ((*req_p)->kind == HMC_REQ_INVENTORY && h->worker_count > 1) {
-        if (hmc_worker_send(h->workers[0], req_p) != 0)
-            return -1;
-        h->in_flight[0]++;
-        return 0;
-    }
-    if (!zlistx_add_end(h->queue[prio], *req_p))
-        return -1;
-    *req_p = NULL;
-    s_hmc_dispatch(h);
-    return 0;
-}
-
-//  A queued request of move id of that kind goes to the front: its move is
-//  ending, the answer cannot wait behind routine polls.
-static void s_hmc_promote(s_hmc_t *h, uint64_t id, hmc_request_kind_t kind)
-{
-    for (size_t prio = S_PRIO_STEP; prio < S_PRIO_COUNT; prio++) {
-        for (hmc_request_t *req = zlistx_first(h->queue[prio]); req;
-             req = zlistx_next(h->queue[prio])) {
-            if (req->id != id || req->kind != kind)
-                continue;
-            req = zlistx_detach_cur(h->queue[prio]);
-            if (req && !zlistx_add_start(h->queue[S_PRIO_ENDING], req))
-                zlistx_add_end(h->queue[prio], req);
-            return;
-        }
-    }
-}
-
-static int s_send_as(s_move_t *m, hmc_request_t *req, s_prio_t prio)
-{
-    if (!req || s_hmc_send(m->plan->hmc, &req, prio) != 0) {
-        hmc_request_destroy(&req);
-        log_warn("planner: %s: request not queued, retried next tick", m->move->partition);
-        return -1;
-    }
-    m->busy = true;
-    return 0;
-}
-
-static int s_send(s_move_t *m, hmc_request_t *req)
-{
-    return s_send_as(m, req, S_PRIO_STEP);
-}
-
-static int s_submit(s_move_t *m, hmc_job_op_t op)
-{
-    const hmc_partition_t *part = s_partition(m->plan->hmc, m->move->partition);
-    if (!part)
-        return -1;
-    hmc_param_t params[4];
-    size_t n = 0;
-    if (op == HMC_OP_MIGRATE_VALIDATE || op == HMC_OP_MIGRATE) {
-        params[n++] = (hmc_param_t){"TargetManagedSystemName", s_hop_target(m)};
-        if (m->move->source_msp[0])
-            params[n++] = (hmc_param_t){"SourceMSPIPaddr", m->move->source_msp};
-        if (m->move->dest_msp[0])
-            params[n++] = (hmc_param_t){"DestMSPIPaddr", m->move->dest_msp};
-        if (m->move->shared_proc_pool[0])
-            params[n++] = (hmc_param_t){"SharedProcPoolName", m->move->shared_proc_pool};
-    }
-    else if (op == HMC_OP_MIGRATE_RECOVER)
-        params[n++] = (hmc_param_t){"Force", "true"};
-    return s_send(m, hmc_request_submit_new((uint64_t) m->id, part->uuid, op, params, n));
-}
-
-static void s_delete_job(s_move_t *m)
-{
-    hmc_request_t *req = hmc_request_new(HMC_REQ_DELETE, (uint64_t) m->id, m->job_id);
-    if (!req || s_hmc_send(m->plan->hmc, &req, S_PRIO_ROUTINE) != 0)
-        hmc_request_destroy(&req);   // a job left behind costs the HMC little
-}
-
-//  ---------------------------------------------------------------- steps
-
-//  The count under key (0 when none); add delta to it first when delta != 0.
-static int s_load_count(s_load_t *load, const char *key, int delta)
-{
-    int *count = zhashx_lookup(load->counts, key);
-    if (!count && delta) {
-        count = calloc(1, sizeof *count);
-        if (!count || zhashx_insert(load->counts, key, count) != 0) {
-            free(count);
-            return 0;
-        }
-    }
-    if (!count)
-        return 0;
-    *count += delta;
-    return *count;
-}
-
-//  Add (delta 1) or look up (delta 0) the load of one hop of m: its HMC, its
-//  source and target systems (once when equal), its VIOS pair. Into out[3]:
-//  the counts of HMC, the busier of the two systems, pair.
-static void s_load_hop(s_load_t *load, const s_move_t *m, const char *source, int delta, int out[3])
-{
-    const char *hmc = m->plan->hmc->name, *target = s_hop_target(m);
-    char key[PLAN_NAME_MAX + 2 * HMC_NAME_SIZE + 16];
-    out[0] = s_load_count(load, hmc, delta);
-    snprintf(key, sizeof key, "%s\t%s", hmc, source);
-    int on_source = s_load_count(load, key, delta);
-    snprintf(key, sizeof key, "%s\t%s", hmc, target);
-    int on_target = strcmp(source, target) == 0 ? on_source : s_load_count(load, key, delta);
-    out[1] = on_source > on_target ? on_source : on_target;
-    out[2] = 0;
-    if (m->move->vios_pair[0]) {
-        snprintf(key, sizeof key, "%s\tpair\t%s", hmc, m->move->vios_pair);
-        out[2] = s_load_count(load, key, delta);
-    }
-}
-
-//  Count the active hops once per tick.
-static void s_load_build(planner_t *self)
-{
-    if (self->load.valid)
-        return;
-    zhashx_purge(self->load.counts);
-    int unused[3];
-    for (s_move_t *o = zlistx_first(self->moves); o; o = zlistx_next(self->moves))
-        if (s_active(o->state))
-            s_load_hop(&self->load, o, o->source, 1, unused);
-    self->load.valid = true;
-}
-
-//  Hops of other moves on the same HMC that hold resources now.
-static bool s_over_cap(planner_t *self, s_move_t *m, const char *source, char *why, size_t size)
-{
-    const plan_t *plan = m->plan->plan;
-    s_load_build(self);
-    int now[3];
-    s_load_hop(&self->load, m, source, 0, now);
-    if (plan->per_hmc > 0 && now[0] >= plan->per_hmc)
-        return snprintf(why, size, "HMC cap %d reached", plan->per_hmc), true;
-    if (plan->per_system > 0 && now[1] >= plan->per_system)
-        return snprintf(why, size, "system cap %d reached", plan->per_system), true;
-    if (plan->per_vios_pair > 0 && now[2] >= plan->per_vios_pair)
-        return snprintf(why, size, "VIOS pair cap %d reached", plan->per_vios_pair), true;
-    return false;
-}
-
-//  The readiness rules for m's next hop on the inventory held: false when
-//  they blocked the move (it is "blocked" now) or it must wait for its
-//  agent. Sets m->ready_limited and the agent key.
-static bool s_ready(planner_t *self, s_move_t *m, const hmc_partition_t *part,
-                    const hmc_system_t *source)
-{
-    s_hmc_t *h = m->plan->hmc;
-    char key[48] = "";
-    char *facts_text = NULL;
-    json_t *facts = NULL;
-    s_agent_query_t query = { .partition = m->move->partition };
+    s_agent_query_t query = { .partition = partition };
     char why[512];
-    if (store_client_call(self->client, s_agent_query_fn, &query, why, sizeof why) != 0)
-        log_warn("planner: %s: %s", m->move->partition, why);
-    snprintf(key, sizeof key, "%s", query.key);
-    facts_text = query.facts;
-    if (facts_text)
-        facts = json_loads(facts_text, 0, NULL);
-    free(facts_text);
-    ingest_observation_t obs;
-    memset(&obs, 0, sizeof obs);
-    bool observed = key[0] && ingest_observe(self->ingest, key, &obs) == 0;
-    int64_t stale = readiness_agent_stale_ms(obs.heartbeat_ms, self->opts.agent_stale_ms);
-    //  Only what this process heard counts as "reporting"; right after a
-    //  (re)start the agents have not spoken yet: wait as long as one may stay
-    //  silent instead of blocking for good a move that is fine.
-    if (facts && !obs.seen && clock_mono_ms() - self->started_mono_ms < stale) {
-        json_decref(facts);
-        char note[256];
-        snprintf(note, sizeof note, "waiting for the ferry-agent of %s to report (the collector"
-                 " started %" PRId64 " s ago)", m->move->partition,
-                 (clock_mono_ms() - self->started_mono_ms) / 1000);
-        s_note(self, m, note, false);
-        return false;
+    *facts_p = NULL;
+    snprintf(key, key_size, "%s", "");
+    if (store_client_call(self->client, s_agent_query_fn, &query, why, sizeof why) != 0) {
+        log_warn("planner: %s: %s", partition, why);
+        return -1;
     }
-    readiness_input_t in = {
-        .target_name = s_hop_target(m), .facts = facts, .agent_serial = observed ? obs.serial : NULL,
-        .now_ms = clock_wall_ms(), .agent_last_seen_ms = observed ? obs.last_frame_ms : 0,
-        .agent_stale_ms = stale};
-    readiness_hmc_view_t view;
-    readiness_input_from_hmc(&in, &view, part, source, s_system_by_name(h, s_hop_target(m)));
-    readiness_report_t report;
-    readiness_lpm(&in, &report);
-    json_decref(facts);
-    //  The system's own concurrency limit is a wait, not a verdict: the
-    //  slots free up as the other moves end.
-    bool blocked = false, limited = false;
-    for (size_t i = 0; i < report.count; i++) {
-        if (report.items[i].severity != READINESS_BLOCKER)
-            continue;
-        if (strcmp(report.items[i].id, "lpm.concurrency") == 0)
-            limited = true;
-        else
-            blocked = true;
-    }
-    if (blocked) {
-        char text[1024];
-        readiness_blockers_text(&report, text, sizeof text);
-        s_set(self, m, "blocked", "%s", text);
-        return false;
-    }
-    snprintf(m->agent_key, sizeof m->agent_key, "%s", key);
-    m->ready_limited = limited;
-    m->ready_gen = h->inv_gen;
-    return true;
-}
-
-static void s_check(planner_t *self, s_move_t *m)
-{
-    s_hmc_t *h = m->plan->hmc;
-    if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
-        return;                               // wait for an inventory at least that fresh
-    const hmc_partition_t *part = s_partition(h, m->move->partition);
-    if (!part) {
-        s_set(self, m, "blocked", "partition %s is not known to HMC %s", m->move->partition, h->name);
-        return;
-    }
-    const hmc_system_t *source = s_system_by_uuid(h, part->system_uuid);
-    //  The rules read the agent's facts from the database: once per
-    //  inventory, not once per tick, while the move waits for a free slot.
-    if (m->ready_gen != h->inv_gen && !s_ready(self, m, part, source))
-        return;
-    char why[128];
-    if (m->ready_limited || self->starts_left <= 0
-        || s_over_cap(self, m, source ? source->name : "", why, sizeof why))
-        return;
-    self->starts_left--;
-    snprintf(m->source, sizeof m->source, "%s", source ? source->name : "");
-    m->job_id[0] = '\0';
-    snprintf(m->job_op, sizeof m->job_op, "MigrateValidate");
-    if (m->started_ms == 0)
-        m->started_ms = clock_wall_ms();
-    if (s_set(self, m, "validating", "%s", "") == 0) {
-        int unused[3];
-        s_load_hop(&self->load, m, m->source, 1, unused);
-        s_submit(m, HMC_OP_MIGRATE_VALIDATE);
-    }
-}
-
-//  Count the Migrate, persist, open the window, then submit.
-static void s_migrate(planner_t *self, s_move_t *m)
-{
-    //  The window opens first so that its start and the boot id at that
-    //  moment are persisted with the transition: a restarted collector needs
-    //  them to verify the hop.
-    if (m->agent_key[0] && !m->window) {
-        ingest_observation_t obs;
-        if (ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
-                               self->opts.window_ms) == 0
-            && ingest_observe(self->ingest, m->agent_key, &obs) == 0) {
-            m->window = true;
-            m->window_ms = obs.window_start_ms;
-            snprintf(m->window_boot_id, sizeof m->window_boot_id, "%s", obs.window_boot_id);
-        }
-    }
-    m->submissions++;
-    m->job_id[0] = '\0';
-    snprintf(m->job_op, sizeof m->job_op, "Migrate");
-    if (s_set(self, m, "migrating", "%s", "") != 0) {
-        m->submissions--;
-        return;
-    }
-    m->job_started_mono = clock_mono_ms();
-    m->resolve = false;
-    if (s_submit(m, HMC_OP_MIGRATE) != 0) {
-        //  Never queued: an inventory taken from now on decides, as after a
-        //  restart (the one in memory may predate it, or not exist yet).
-        m->resolve = true;
-        m->want_gen = m->plan->hmc->inv_sent + 1;
-    }
-}
-
-static void s_close_window(planner_t *self, s_move_t *m)
-{
-    if (m->window && m->agent_key[0])
-        ingest_window_close(self->ingest, m->agent_key);
-    m->window = false;
-}
-
-//  The hop is done (moved and verified, or validated): next hop or final.
-static void s_hop_done(planner_t *self, s_move_t *m)
-{
-    s_close_window(self, m);
-    m->placed = false;
-    bool validate_only = m->plan->plan->validate_only;
-    if ((size_t) m->hop + 1 >= m->move->hop_count) {
-        s_set(self, m, validate_only ? "validated" : "verified", "%s", "");
-        return;
-    }
-    if (strcmp(m->plan->state, "aborted") == 0) {
-        s_set(self, m, "aborted", "plan aborted after hop %d of %zu", m->hop + 1, m->move->hop_count);
-        return;
-    }
-    m->hop++;
-    m->job_id[0] = '\0';
-    m->job_op[0] = '\0';
-    m->submissions = 0;
-    m->want_gen = m->plan->hmc->inv_sent + 1;
-    s_set(self, m, "checking", "%s", "");
-}
-
-static json_t *s_check_json(const char *name, bool ok, const char *detail)
-{
-    return json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail", detail);
-}
-
-static void s_verify(planner_t *self, s_move_t *m)
-{
-    s_hmc_t *h = m->plan->hmc;
-    if (h->inv_gen == 0)
-        return;
-    //  The placement is read for this partition alone: waiting for a whole
-    //  inventory newer than the move made verify latency grow with the fleet.
-    if (!m->part_fresh && !m->placed) {
-        const hmc_partition_t *known = s_partition(h, m->move->partition);
-        if (known)
-            s_send_as(m, hmc_request_new(HMC_REQ_GET_PARTITION, (uint64_t) m->id, known->uuid),
-                      S_PRIO_ENDING);
-        return;
-    }
-    //  Until the HMC shows the partition on the target, every look fetches it
-    //  again; after that only the agent's side is waited for (a completed
-    //  Migrate does not move back by itself).
-    m->part_fresh = false;
-    const char *target = s_hop_target(m);
-    const hmc_system_t *tsys = s_system_by_name(h, target);
-    const hmc_partition_t *part = &m->part;
-    const hmc_system_t *on = part ? s_system_by_uuid(h, part->system_uuid) : NULL;
-    char d[256];
-    json_t *checks = json_array();
-    bool all = true, ok;
-    snprintf(d, sizeof d, "HMC: on %s, %s, %s", on ? on->name : "?", part ? part->state : "?",
-             part && part->migration_state[0] ? part->migration_state : "-");
-    ok = part && on && tsys && on == tsys && strcmp(part->state, "running") == 0
-         && (!part->migration_state[0] || strcmp(part->migration_state, "Not_Migrating") == 0);
-    json_array_append_new(checks, s_check_json("hmc_target", ok, d));
-    all &= ok;
-    m->placed = ok;
-    ingest_observation_t obs;
-    memset(&obs, 0, sizeof obs);
-    bool seen = m->agent_key[0] && ingest_observe(self->ingest, m->agent_key, &obs) == 0 && obs.seen;
-    snprintf(d, sizeof d, "agent serial %s, target %s", seen && obs.serial[0] ? obs.serial : "none",
-             tsys ? tsys->serial : "?");
-    ok = seen && tsys && obs.serial[0] && strcmp(obs.serial, tsys->serial) == 0;
-    json_array_append_new(checks, s_check_json("agent_serial", ok, d));
-    all &= ok;
-    snprintf(d, sizeof d, "boot id %.40s, at window open %.40s", seen ? obs.boot_id : "none",
-             obs.window_boot_id[0] ? obs.window_boot_id : "none");
-    ok = seen && obs.boot_id[0] && obs.window_boot_id[0] && strcmp(obs.boot_id, obs.window_boot_id) == 0;
-    json_array_append_new(checks, s_check_json("boot_id_unchanged", ok, d));
-    all &= ok;
-    snprintf(d, sizeof d, "pre %s, post %s", obs.lpm_phases & INGEST_LPM_PRE ? "seen" : "missing",
-             obs.lpm_phases & INGEST_LPM_POST ? "seen" : "missing");
-    ok = seen && (obs.lpm_phases & INGEST_LPM_PRE) && (obs.lpm_phases & INGEST_LPM_POST);
-    json_array_append_new(checks, s_check_json("lpm_events", ok, d));
-    all &= ok;
-    int64_t outage = obs.max_gap_ms - (int64_t) self->opts.fast_heartbeat_ms;
-    if ((int64_t) obs.max_stall_ms > outage)
-        outage = obs.max_stall_ms;
-    if (outage < 0)
-        outage = 0;
-    int64_t budget = m->plan->plan->outage_budget_ms;
-    if (obs.resumed) {
-        //  The blackout may have happened while no collector was listening:
-        //  say so rather than report a figure that would look measured.
-        snprintf(d, sizeof d, "not measured: the collector restarted during the move window"
-                 " (after it: gap %" PRId64 " ms, stall %u ms)", obs.max_gap_ms, obs.max_stall_ms);
-        outage = -1;
-        ok = seen;
-    }
-    else {
-        snprintf(d, sizeof d, "outage %" PRId64 " ms (gap %" PRId64 ", stall %u), budget %" PRId64
-                 " ms", outage, obs.max_gap_ms, obs.max_stall_ms, budget);
-        ok = seen && (budget <= 0 || outage <= budget);
-    }
-    json_array_append_new(checks, s_check_json("outage", ok, d));
-    all &= ok;
-    if (!all && clock_mono_ms() < m->verify_deadline) {
-        json_decref(checks);              // look again (a fresh GET) next tick
-        return;
-    }
-    while (json_array_size(m->checks) <= (size_t) m->hop)
-        json_array_append_new(m->checks, json_null());   // set_new needs the slot to exist
-    json_array_set_new(m->checks, (size_t) m->hop, checks);
-    if (seen && outage > m->outage_ms)
-        m->outage_ms = outage;
-    if (all) {
-        s_hop_done(self, m);
-        return;
-    }
-    char failed[512] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < json_array_size(checks) && used < sizeof failed; i++) {
-        json_t *c = json_array_get(checks, i);
-        if (!json_is_true(json_object_get(c, "ok")))
-            used += (size_t) snprintf(failed + used, sizeof failed - used, "%s%s (%s)", used ? "; " : "",
-                                      json_string_value(json_object_get(c, "name")),
-                                      json_string_value(json_object_get(c, "detail")));
-    }
-    s_close_window(self, m);
-    s_set(self, m, "failed", "hop %d to %s: verification failed: %s", m->hop + 1, target, failed);
-}
-
-//  Migrate without a job id after a restart or a lost submission: decide
-//  from a fresh inventory whether it happened.
-static void s_resolve(planner_t *self, s_move_t *m)
-{
-    s_hmc_t *h = m->plan->hmc;
-    //  No inventory yet (a collector just restarted): nothing is "no longer
-    //  known" before the HMC was asked once.
-    if (h->inv_gen == 0 || h->inv_gen < m->want_gen)
-        return;
-    const hmc_partition_t *part = s_partition(h, m->move->partition);
-    if (!part) {
-        s_set(self, m, "failed", "partition %s no longer known to HMC %s", m->move->partition, h->name);
-        return;
-    }
-    const hmc_system_t *on = s_system_by_uuid(h, part->system_uuid);
-    bool settled = strstr(part->state, "migrating") == NULL
-                   && (!part->migration_state[0] || strcmp(part->migration_state, "Not_Migrating") == 0);
-    if (!settled) {
-        m->want_gen = h->inv_sent + 1;        // still moving: look again
-        return;
-    }
-    m->resolve = false;
-    if (on && strcmp(on->name, s_hop_target(m)) == 0) {
-        m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
-        s_set(self, m, "verifying", "%s", "");
-    }
-    else if (on && strcmp(on->name, m->source) == 0)
-        s_migrate(self, m);                  // the Migrate never happened
-    else
-        s_set(self, m, "failed", "after the Migrate %s is on %s, neither source %s nor target %s",
-              m->move->partition, on ? on->name : "an unknown system", m->source, s_hop_target(m));
-}
-
-//  The partition's agent reported the LPM post phase of this Migrate: the
-//  job is about to end (or has).
-static bool s_ending(planner_t *self, s_move_t *m)
-{
-    ingest_observation_t obs;
-    return strcmp(m->state, "migrating") == 0 && m->window && m->job_id[0]
-           && ingest_observe(self->ingest, m->agent_key, &obs) == 0
-           && (obs.lpm_phases & (INGEST_LPM_POST | INGEST_LPM_POSTERROR));
-}
-
-//  Every move waiting on a failing HMC says so in its message, and the
-//  message goes once the HMC answers again.
-static void s_note_hmc(planner_t *self, s_move_t *m)
-{
-    const s_hmc_t *h = m->plan->hmc;
-    bool waiting = !s_final(m->state) && s_in(m->plan->state, (const char *[]){"running", "paused"}, 2);
-    if (waiting && hmc_link_failing(&h->link)) {
-        char line[sizeof m->message];
-        hmc_link_describe(&h->link, h->name, line, sizeof line);
-        s_note(self, m, line, true);
-    }
-    else if (m->hmc_note)
-        s_note(self, m, "", false);
-}
-
-static void s_step(planner_t *self, s_move_t *m)
-{
-    s_note_hmc(self, m);
-    if (m->busy && s_ending(self, m))
-        s_hmc_promote(m->plan->hmc, (uint64_t) m->id, HMC_REQ_POLL);
-    if (m->busy || s_final(m->state))
-        return;
-    const char *ps = m->plan->state;
-    bool running = strcmp(ps, "running") == 0;
-    if (strcmp(ps, "aborted") == 0 && s_in(m->state, (const char *[]){"pending", "checking"}, 2)) {
-        s_set(self, m, "aborted", "plan aborted");
-        return;
-    }
-    if (strcmp(m->state, "pending") == 0) {
-        if (running) {
-            m->want_gen = m->plan->hmc->inv_sent + 1;
-            s_set(self, m, "checking", "%s", "");
-        }
-    }
-    else if (strcmp(m->state, "checking") == 0) {
-        if (running)
-            s_check(self, m);
-    }
-    else if (strcmp(m->state, "verifying") == 0)
-        s_verify(self, m);
-    else if (m->resolve)
-        s_resolve(self, m);
-    else if (m->job_id[0]) {
-        if (strcmp(m->state, "migrating") == 0 && self->opts.job_timeout_ms > 0
-            && clock_mono_ms() - m->job_started_mono > self->opts.job_timeout_ms) {
-            //  Time-out: abort the copy, then recover (the poll of the abort job leads there).
-            m->job_id[0] = '\0';
-            snprintf(m->job_op, sizeof m->job_op, "MigrateAbort");
-            if (s_set(self, m, "recovering", "hop %d to %s timed out after %" PRId64 " ms", m->hop + 1,
-                      s_hop_target(m), self->opts.job_timeout_ms) == 0)
-                s_submit(m, HMC_OP_MIGRATE_ABORT);
-            return;
-        }
-        //  Polls back off from a tick to poll_ms; once the agent reports the
-        //  LPM post phase the move is ending: poll at every step (each tick,
-        //  and at once when the report nudges it).
-        int64_t now = clock_mono_ms();
-        if (m->poll_interval_ms < self->opts.tick_ms)
-            m->poll_interval_ms = self->opts.tick_ms;
-        bool ending = s_ending(self, m);
-        if (ending)
-            m->poll_interval_ms = self->opts.tick_ms;
-        if (now < m->next_poll_mono && !ending)
-            return;
-        s_prio_t prio = ending ? S_PRIO_ENDING
-                        : strcmp(m->state, "migrating") == 0 ? S_PRIO_ROUTINE : S_PRIO_STEP;
-        if (s_send_as(m, hmc_request_new(HMC_REQ_POLL, (uint64_t) m->id, m->job_id), prio) == 0) {
-            m->next_poll_mono = now + m->poll_interval_ms;
-            m->poll_interval_ms *= 2;
-            if (m->poll_interval_ms > self->opts.poll_ms)
-                m->poll_interval_ms = self->opts.poll_ms;
-        }
-    }
-    else if (strcmp(m->state, "validating") == 0)
-        s_submit(m, HMC_OP_MIGRATE_VALIDATE);   // harmless to repeat: it changes nothing
-    else if (strcmp(m->state, "migrating") == 0) {
-        if (m->submissions == 0)
-            s_migrate(self, m);
-        else {
-            m->resolve = true;
-            m->want_gen = m->plan->hmc->inv_sent + 1;
-        }
-    }
-    else if (strcmp(m->state, "recovering") == 0)
-        s_submit(m, strcmp(m->job_op, "MigrateAbort") == 0 ? HMC_OP_MIGRATE_ABORT
-                                                                  : HMC_OP_MIGRATE_RECOVER);
-}
-
-//  A final job of the move's current step.
-static void s_job_done(planner_t *self, s_move_t *m, const hmc_job_status_t *st)
-{
-    char line[768];
-    hmc_job_describe(st, line, sizeof line);
-    bool ok = hmc_job_state_ok(st->state);
-    s_delete_job(m);
-    if (strcmp(m->state, "validating") == 0) {
-        if (!ok)
-            s_set(self, m, "failed", "hop %d to %s: %s", m->hop + 1, s_hop_target(m), line);
-        else if (m->plan->plan->validate_only)
-            s_hop_done(self, m);
-        else
-            s_migrate(self, m);
-    }
-    else if (strcmp(m->state, "migrating") == 0) {
-        if (ok) {
-            m->job_id[0] = '\0';
-            //  No inventory is waited for: verification reads the partition alone.
-            m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
-            if (s_set(self, m, "verifying", "%s", "") == 0)
-                s_step(self, m);     // fetch the placement now, not at the next tick
-        }
-        else {
-            m->job_id[0] = '\0';
-            snprintf(m->job_op, sizeof m->job_op, "MigrateRecover");
-            s_close_window(self, m);
-            if (s_set(self, m, "recovering", "hop %d to %s: %s", m->hop + 1, s_hop_target(m), line) == 0)
-                s_submit(m, HMC_OP_MIGRATE_RECOVER);
-        }
-    }
-    else if (strcmp(m->state, "recovering") == 0) {
-        if (strcmp(m->job_op, "MigrateAbort") == 0) {
-            m->job_id[0] = '\0';
-            snprintf(m->job_op, sizeof m->job_op, "MigrateRecover");
-            s_close_window(self, m);
-            if (s_save(self, m) == 0)
-                s_submit(m, HMC_OP_MIGRATE_RECOVER);
-        }
-        else {
-            m->job_id[0] = '\0';
-            char msg[sizeof m->message];
-            snprintf(msg, sizeof msg, "%s", m->message);
-            s_set(self, m, "failed", "%s%s", msg, ok ? "" : " (MigrateRecover failed too)");
-        }
-    }
-}
-
-static bool s_link_failure(const hmc_request_t *req);
-
-static void s_on_move_reply(planner_t *self, hmc_request_t *req)
-{
-    s_move_t *m = s_move_find(self, (int64_t) req->id);
-    if (!m)
-        return;
-    m->busy = false;
-    if (req->kind == HMC_REQ_SUBMIT) {
-        if (req->rc != 0) {
-            if (strcmp(m->state, "migrating") == 0) {
-                //  Whether the HMC took it is unknown: let the inventory say.
-                m->resolve = true;
-                m->want_gen = m->plan->hmc->inv_sent + 1;
-                log_warn("planner: %s: Migrate submission: %s", m->move->partition, req->error);
-            }
-            else if (s_link_failure(req))
-                ;                    // the HMC is down: submitted again once it answers
-            else if (strcmp(m->state, "validating") == 0)
-                s_set(self, m, "failed", "hop %d to %s: MigrateValidate: %s", m->hop + 1,
-                      s_hop_target(m), req->error);
-            else
-                log_warn("planner: %s: %s: %s (retried)", m->move->partition, m->job_op, req->error);
-            return;
-        }
-        snprintf(m->job_id, sizeof m->job_id, "%s", req->job_id);
-        m->poll_interval_ms = self->opts.tick_ms;
-        m->next_poll_mono = clock_mono_ms() + m->poll_interval_ms;
-        s_save(self, m);             // the job id, as soon as known
-    }
-    else if (req->kind == HMC_REQ_GET_PARTITION) {
-        if (req->rc == 0 && req->partition_count == 1) {
-            m->part = req->partitions[0];
-            m->part_fresh = true;
-            s_step(self, m);         // verify at once rather than at the next tick
-        }
-        else if (req->rc != 0 && !s_link_failure(req))
-            log_warn("planner: %s: %s", m->move->partition, req->error);
-    }
-    else if (req->kind == HMC_REQ_POLL) {
-        if (req->rc != 0) {
-            if (!s_link_failure(req))
-                log_warn("planner: %s: poll of job %s: %s", m->move->partition, m->job_id,
-                         req->error);
-            return;                  // polled again next tick
-        }
-        if (hmc_job_state_final(req->status.state))
-            s_job_done(self, m, &req->status);
-    }
-}
-
-static void s_on_inventory(planner_t *self, hmc_request_t *req)
-{
-    for (size_t i = 0; i < self->hmc_count; i++) {
-        s_hmc_t *h = self->hmcs[i];
-        if (h->inv_sent != req->id || !h->inv_busy)
-            continue;
-        h->inv_busy = false;
-        if (req->rc != 0) {
-            //  The HMC answered but refused (a 5xx, an odd document): not
-            //  asked again at every tick, nor logged at every refusal.
-            h->inv_retry_mono_ms = clock_mono_ms() + S_INVENTORY_RETRY_MS;
-            if (!s_link_failure(req)
-                && log_ratelimit(&h->inv_log_mono_ms, clock_mono_ms(), S_INVENTORY_LOG_MS))
-                log_warn("planner: HMC %s inventory: %s", h->name, req->error);
-            return;
-        }
-        free(h->systems);
-        free(h->partitions);
-        h->systems = req->systems;
-        h->system_count = req->system_count;
-        h->partitions = req->partitions;
-        h->partition_count = req->partition_count;
-        zhashx_purge(h->partition_index);
-        for (size_t j = 0; j < h->partition_count; j++)
-            zhashx_insert(h->partition_index, h->partitions[j].name, &h->partitions[j]);
-        req->systems = NULL;
-        req->partitions = NULL;
-        req->system_count = req->partition_count = 0;
-        h->inv_gen = req->id;
-        h->inv_wall_ms = clock_wall_ms();
-        return;
-    }
-}
-
-static void s_handle(planner_t *self, hmc_request_t *req)
-{
-    if (req->kind == HMC_REQ_INVENTORY)
-        s_on_inventory(self, req);
-    else if (req->kind != HMC_REQ_DELETE)
-        s_on_move_reply(self, req);
-}
-
-//  An inventory of h is wanted now: a move needs one (see s_tick_now), the
-//  HMC was never looked at (an HMC of the configuration is tried at start,
-//  so that `ferryctl hmc` and plan submissions know it), or the last one is
-//  old. Not while one is out, nor while the HMC fails and backs off.
-static bool s_inventory_due(planner_t *self, s_hmc_t *h, int64_t now)
-{
-    if (h->inv_busy || !s_hmc_may_try(h) || now < h->inv_retry_mono_ms)
-        return false;
-    if (h->inv_gen == 0 || now - h->inv_at_ms >= S_IDLE_INVENTORY_MS)
-        return true;
-    bool wanted = false;
-    for (s_move_t *m = zlistx_first(self->moves); m && !wanted; m = zlistx_next(self->moves))
-        wanted = m->plan->hmc == h && !s_final(m->state)
-                 && (strcmp(m->state, "pending") != 0 || strcmp(m->plan->state, "running") == 0);
-    if (!wanted)
-        return false;
-    //  A move that just finished its job waits for an inventory taken
-    //  after it: ask at once rather than at the next period (verify latency).
-    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
-        if (m->plan->hmc == h && m->want_gen > h->inv_sent)
-            return true;
-    return now - h->inv_at_ms >= self->opts.inventory_ms;
-}
-
-static void s_tick_now(planner_t *self)
-{
-    int64_t now = clock_mono_ms();
-    self->load.valid = false;
-    //  Hops start at a pace, not all in one tick: 80 moves started in the
-    //  same 100 ms also end in the same 100 ms, a burst for the HMC and for
-    //  the verification of every one of them.
-    self->starts_left = (int) ((self->opts.starts_per_s * self->opts.tick_ms + 999) / 1000);
-    for (size_t i = 0; i < self->hmc_count; i++) {
-        s_hmc_t *h = self->hmcs[i];
-        s_hmc_dispatch(h);              // requests held back while the HMC backed off
-        if (!s_inventory_due(self, h, now))
-            continue;
-        hmc_request_t *req = hmc_request_new(HMC_REQ_INVENTORY, h->inv_sent + 1, NULL);
-        if (req && s_hmc_send(h, &req, S_PRIO_STEP) == 0) {
-            h->inv_sent++;
-            h->inv_busy = true;
-            h->inv_at_ms = now;
-        }
-        hmc_request_destroy(&req);
-    }
-    //  Moves, snapshot first: a step never adds or removes list items, but
-    //  s_over_cap walks the list itself.
-    size_t n = zlistx_size(self->moves), i = 0;
-    s_move_t **all = malloc((n ? n : 1) * sizeof *all);
-    if (!all)
-        return;
-    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
-        all[i++] = m;
-    for (i = 0; i < n; i++)
-        s_step(self, all[i]);
-    free(all);
-    //  Plans whose moves are all final end: done when every move did what
-    //  was asked, failed when none did, done_with_failures in between.
-    for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans)) {
-        if (strcmp(p->state, "running") != 0)
-            continue;
-        bool open = false;
-        size_t moves = 0, bad = 0;
-        for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves)) {
-            if (m->plan != p)
-                continue;
-            open |= !s_final(m->state);
-            moves++;
-            bad += s_in(m->state, (const char *[]){"blocked", "failed"}, 2);
-        }
-        if (open)
-            continue;
-        const char *end = bad == 0 ? "done" : bad == moves ? "failed" : "done_with_failures";
-        char detail[64];
-        snprintf(detail, sizeof detail, "%zu of %zu moves blocked or failed", bad, moves);
-        if (s_plan_set(self, p, end) == 0)
-            s_audit(self, "finish", p->plan->name, end, bad ? detail : NULL);
-    }
+    snprintf(key, key_size, "%s", query.key);
+    *facts_p = query.facts;
+    return 0;
 }
 
 static int s_on_retry(zloop_t *loop, int timer_id, void *arg);
 static int s_load_all(planner_t *self, char *err, size_t errlen);
-
-static void s_deferred_free(void **item)
-{
-    s_deferred_t *d = *item;
-    if (d) {
-        hmc_request_destroy(&d->req);
-        free(d);
-    }
-    *item = NULL;
-}
 
 static void s_group_begin(planner_t *self)
 {
@@ -1316,25 +403,25 @@ static void s_drain(planner_t *self);
 //  The round's writes are committed (rc 0) or not: send what it led to, or,
 //  when the commit failed, nothing of the round happened: its requests are
 //  dropped and the moves are loaded again from the database, as after a
-//  restart. Then the next round, if one waited.
+//  restart.
 static void s_round_end(planner_t *self, int rc, const char *err)
 {
     self->round_flying = false;
     store_plan_writes_clear(self->round);
     if (rc == 0) {
-        s_deferred_t *d;
+        planner_deferred_t *d;
         while ((d = zlistx_detach(self->deferred, NULL))) {
-            if (s_hmc_send(d->hmc, &d->req, d->prio) != 0) {
+            if (hmc_dispatch_send(d->hmc, &d->req, d->prio) != 0) {
                 //  Not waiting for a reply that will not come: retried next tick.
                 log_warn("planner: HMC %s: %s request not queued, retried", d->hmc->name,
                          hmc_request_kind_name(d->req->kind));
-                s_move_t *m = s_move_find(self, (int64_t) d->req->id);
+                planner_move_t *m = planner_move_find(self, (int64_t) d->req->id);
                 if (d->req->kind == HMC_REQ_INVENTORY)
                     d->hmc->inv_busy = false;
                 else if (m && d->req->kind != HMC_REQ_DELETE)
                     m->busy = false;
             }
-            s_deferred_free((void **) &d);
+            hmc_dispatch_deferred_free((void **) &d);
         }
         return;
     }
@@ -1345,6 +432,7 @@ static void s_round_end(planner_t *self, int rc, const char *err)
         log_error("planner: reload: %s", why);
 }
 
+//  The writer's answer for the flying round; then the next round, if one waited.
 static void s_on_round_done(void *arg, int rc, const char *err)
 {
     planner_t *self = arg;
@@ -1355,7 +443,7 @@ static void s_on_round_done(void *arg, int rc, const char *err)
 
 //  Hand the round's writes to the store writer; what they lead to is sent
 //  when it says they are committed. The planner goes on meanwhile (the
-//  agents' frames, the HMC's replies wait for the next round).
+//  HMC's replies and the ticks wait for the next round).
 static void s_group_end(planner_t *self)
 {
     if (!self->group_open)
@@ -1379,13 +467,13 @@ static bool s_has_work(planner_t *self)
 {
     int64_t now = clock_mono_ms();
     for (size_t i = 0; i < self->hmc_count; i++)
-        if (s_inventory_due(self, self->hmcs[i], now))
+        if (hmc_dispatch_inventory_due(self, self->hmcs[i], now))
             return true;
-    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
-        if (!s_final(m->state))
+    for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+        if (!planner_state_final(m->state))
             return true;
-    for (s_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans))
-        if (s_in(p->state, (const char *[]){"running", "aborted"}, 2))
+    for (planner_plan_t *p = zlistx_first(self->plans); p; p = zlistx_next(self->plans))
+        if (planner_state_in(p->state, (const char *[]){"running", "aborted"}, 2))
             return true;
     return false;
 }
@@ -1411,13 +499,13 @@ static void s_drain(planner_t *self)
         s_handle(self, req);
         hmc_request_destroy(&req);
     }
-    for (s_move_t *m = zlistx_first(self->moves); self->nudged && m;) {
+    for (planner_move_t *m = zlistx_first(self->moves); self->nudged && m;) {
         if (!m->nudged) {
             m = zlistx_next(self->moves);
             continue;
         }
         m->nudged = false;
-        s_step(self, m);                // may walk the list: start again
+        lpm_move_step(self, m);                // may walk the list: start again
         m = zlistx_first(self->moves);
     }
     self->nudged = false;
@@ -1438,16 +526,22 @@ static int s_on_retry(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+void planner_round_soon(planner_t *self)
+{
+    if (self->retry_timer < 0)
+        self->retry_timer = zloop_timer(self->loop, S_ROUND_DELAY_MS, 1, s_on_retry, self);
+}
+
 //  The agent of a move in its window reported the end (lpm post, serial):
 //  its move is stepped in a round a few ms from now, not at the next tick.
 static void s_on_window_news(const char *key, void *arg)
 {
     planner_t *self = arg;
-    for (s_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
+    for (planner_move_t *m = zlistx_first(self->moves); m; m = zlistx_next(self->moves))
         if (m->window && strcmp(m->agent_key, key) == 0)
             self->nudged = m->nudged = true;
-    if (self->nudged && self->retry_timer < 0)
-        self->retry_timer = zloop_timer(self->loop, S_ROUND_DELAY_MS, 1, s_on_retry, self);
+    if (self->nudged)
+        planner_round_soon(self);
 }
 
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
@@ -1460,65 +554,11 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  What a reply says of the connection; a change of state is logged once.
-static void s_link_record(s_hmc_t *h, const hmc_request_t *req)
-{
-    if (!hmc_link_record(&h->link, req->outcome, req->error, clock_wall_ms(), clock_mono_ms()))
-        return;
-    char line[HMC_LINK_ERROR_SIZE + 128];
-    hmc_link_describe(&h->link, h->name, line, sizeof line);
-    if (hmc_link_failing(&h->link))
-        log_warn("planner: %s (tried again from %d ms, backing off to %d s; moves on it wait)",
-                 line, HMC_LINK_BACKOFF_MIN_MS, HMC_LINK_BACKOFF_MAX_MS / 1000);
-    else
-        log_info("planner: HMC %s answers (%s)", h->name, h->url);
-}
-
-//  A failure that says the HMC is down, not that the request was wrong:
-//  logged once by s_link_record, not per move.
-static bool s_link_failure(const hmc_request_t *req)
-{
-    return req->rc != 0 && (req->outcome == HMC_OUTCOME_NO_ANSWER
-                            || req->outcome == HMC_OUTCOME_LOGON_REFUSED);
-}
-
-static int s_on_reply(zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    (void) loop;
-    s_worker_ref_t *ref = arg;
-    s_hmc_t *h = ref->hmc;
-    //  Everything waiting, not one reply per wake-up: with a tick of a
-    //  thousand moves between two wake-ups, replies queued up and moves
-    //  waited on them for minutes.
-    do {
-        hmc_request_t *req = hmc_worker_recv(h->workers[ref->index]);
-        if (!req)
-            break;
-        if (h->in_flight[ref->index] > 0)
-            h->in_flight[ref->index]--;
-        s_link_record(h, req);
-        zlistx_add_end(ref->planner->replies, req);
-    } while (zsock_events(pipe) & ZMQ_POLLIN);
-    s_hmc_dispatch(h);
-    //  The replies are handled a few ms later, with whatever else comes
-    //  meanwhile: one round, one commit (one disk flush) for all of them.
-    planner_t *self = ref->planner;
-    if (self->retry_timer < 0)
-        self->retry_timer = zloop_timer(self->loop, S_ROUND_DELAY_MS, 1, s_on_retry, self);
-    return 0;
-}
-
 //  ---------------------------------------------------------------- loading
-
-static void s_free_item(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
 
 static void s_move_free(void **item)
 {
-    s_move_t *m = *item;
+    planner_move_t *m = *item;
     if (m) {
         json_decref(m->checks);
         free(m);
@@ -1528,7 +568,7 @@ static void s_move_free(void **item)
 
 static void s_plan_free(void **item)
 {
-    s_plan_t *p = *item;
+    planner_plan_t *p = *item;
     if (p) {
         plan_destroy(&p->plan);
         free(p);
@@ -1539,10 +579,10 @@ static void s_plan_free(void **item)
 //  Hold plan id (plan taken; freed on failure) in memory, in state, on
 //  the HMC named hmc (borrowed): where a load and a submission meet. Its
 //  moves follow (s_move_add). The new entry, or NULL with a message.
-static s_plan_t *s_plan_hold(planner_t *self, int64_t id, plan_t **plan_p, const char *state,
+static planner_plan_t *s_plan_hold(planner_t *self, int64_t id, plan_t **plan_p, const char *state,
                              const char *hmc, char *err, size_t errlen)
 {
-    s_plan_t *p = calloc(1, sizeof *p);
+    planner_plan_t *p = calloc(1, sizeof *p);
     if (!p) {
         plan_destroy(plan_p);
         errbuf_set(err, errlen, "out of memory");
@@ -1568,7 +608,7 @@ static s_plan_t *s_plan_hold(planner_t *self, int64_t id, plan_t **plan_p, const
 
 typedef struct {
     planner_t *self;
-    s_plan_t *plan;
+    planner_plan_t *plan;
 } s_move_add_t;
 
 //  A moves row (row->checks taken) into memory as a move of the plan in
@@ -1577,11 +617,11 @@ typedef struct {
 static void s_move_add(void *arg, store_move_t *row)
 {
     planner_t *self = ((s_move_add_t *) arg)->self;
-    s_plan_t *plan = ((s_move_add_t *) arg)->plan;
+    planner_plan_t *plan = ((s_move_add_t *) arg)->plan;
     if (row->position < 0 || (size_t) row->position >= plan->plan->move_count || row->hop < 0
         || (size_t) row->hop >= plan->plan->moves[row->position].hop_count)
         return;
-    s_move_t *m = calloc(1, sizeof *m);
+    planner_move_t *m = calloc(1, sizeof *m);
     if (!m)
         return;
     m->id = row->id;
@@ -1608,7 +648,7 @@ static void s_move_add(void *arg, store_move_t *row)
         m->verify_deadline = clock_mono_ms() + self->opts.verify_timeout_ms;
     //  A window lost with the previous process: reopen it from what the
     //  database kept (start, boot id then, LPM events and serial since).
-    if (s_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]) {
+    if (planner_state_in(m->state, (const char *[]){"migrating", "verifying"}, 2) && m->agent_key[0]) {
         int64_t since = m->window_ms ? m->window_ms : clock_wall_ms();
         s_evidence_query_t ev = { .key = m->agent_key, .since_ms = since };
         char why[512];
@@ -1708,13 +748,11 @@ planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_o
     self->plans = zlistx_new();
     self->moves = zlistx_new();
     self->replies = zlistx_new();
-    self->load.counts = zhashx_new();
+    self->caps = move_caps_new();
     self->deferred = zlistx_new();
     if (self->deferred)
-        zlistx_set_destructor(self->deferred, s_deferred_free);
-    if (self->load.counts)
-        zhashx_set_destructor(self->load.counts, s_free_item);
-    if (!self->plans || !self->moves || !self->replies || !self->load.counts || !self->deferred) {
+        zlistx_set_destructor(self->deferred, hmc_dispatch_deferred_free);
+    if (!self->plans || !self->moves || !self->replies || !self->caps || !self->deferred) {
         errbuf_set(err, errlen, "out of memory");
         goto fail;
     }
@@ -1734,49 +772,15 @@ planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_o
         goto fail;
     }
     zlistx_set_destructor(self->replies, (zlistx_destructor_fn *) hmc_request_destroy);
-    if (opts->hmc_count > S_MAX_HMCS) {
-        errbuf_set(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, S_MAX_HMCS);
+    if (opts->hmc_count > PLANNER_MAX_HMCS) {
+        errbuf_set(err, errlen, "%zu HMCs configured, at most %d", opts->hmc_count, PLANNER_MAX_HMCS);
         goto fail;
     }
     for (size_t i = 0; i < opts->hmc_count; i++) {
-        s_hmc_t *h = calloc(1, sizeof *h);
-        if (!h) {
-            errbuf_set(err, errlen, "out of memory");
+        planner_hmc_state_t *h = hmc_dispatch_new(self, &opts->hmcs[i], err, errlen);
+        if (!h)
             goto fail;
-        }
         self->hmcs[self->hmc_count++] = h;
-        snprintf(h->name, sizeof h->name, "%s", opts->hmcs[i].name);
-        snprintf(h->url, sizeof h->url, "%s", opts->hmcs[i].options.url ? opts->hmcs[i].options.url : "");
-        hmc_link_init(&h->link);
-        h->planner = self;
-        h->partition_index = zhashx_new();
-        bool queues = true;
-        for (size_t q = 0; q < S_PRIO_COUNT; q++) {
-            h->queue[q] = zlistx_new();
-            if (h->queue[q])
-                zlistx_set_destructor(h->queue[q], (zlistx_destructor_fn *) hmc_request_destroy);
-            queues &= h->queue[q] != NULL;
-        }
-        if (!h->partition_index || !queues) {
-            errbuf_set(err, errlen, "out of memory");
-            goto fail;
-        }
-        int sessions = opts->hmcs[i].sessions > 0 ? opts->hmcs[i].sessions : 4;
-        if (sessions > S_MAX_SESSIONS) {
-            errbuf_set(err, errlen, "HMC %s: %d sessions, at most %d", h->name, sessions, S_MAX_SESSIONS);
-            goto fail;
-        }
-        for (int w = 0; w < sessions; w++) {
-            h->workers[w] = hmc_worker_new(&opts->hmcs[i].options, h->name, err, errlen);
-            if (!h->workers[w])
-                goto fail;
-            h->worker_count++;
-            h->refs[w] = (s_worker_ref_t) { self, h, (size_t) w };
-            if (zloop_reader(self->loop, zactor_sock(h->workers[w]), s_on_reply, &h->refs[w]) != 0) {
-                errbuf_set(err, errlen, "cannot watch the worker of HMC %s", h->name);
-                goto fail;
-            }
-        }
     }
     if (s_load_all(self, err, errlen) != 0)
         goto fail;
@@ -1806,22 +810,11 @@ void planner_destroy(planner_t **self_p)
         zloop_timer_end(self->loop, self->tick_timer);
     if (self->retry_timer >= 0)
         zloop_timer_end(self->loop, self->retry_timer);
-    for (size_t i = 0; i < self->hmc_count; i++) {
-        s_hmc_t *h = self->hmcs[i];
-        for (size_t w = 0; w < h->worker_count; w++) {
-            zloop_reader_end(self->loop, zactor_sock(h->workers[w]));
-            hmc_worker_destroy(&h->workers[w]);
-        }
-        zhashx_destroy(&h->partition_index);
-        for (size_t q = 0; q < S_PRIO_COUNT; q++)
-            zlistx_destroy(&h->queue[q]);
-        free(h->systems);
-        free(h->partitions);
-        free(h);
-    }
+    for (size_t i = 0; i < self->hmc_count; i++)
+        hmc_dispatch_destroy(&self->hmcs[i]);
     zlistx_destroy(&self->replies);
     zlistx_destroy(&self->deferred);
-    zhashx_destroy(&self->load.counts);
+    move_caps_destroy(&self->caps);
     zlistx_destroy(&self->moves);
     zlistx_destroy(&self->plans);
     if (self->sp)
@@ -1836,17 +829,17 @@ void planner_destroy(planner_t **self_p)
 //  plan_inventory_t over an HMC's latest inventory.
 static const char *s_inv_partition_system(void *arg, const char *partition)
 {
-    s_hmc_t *h = arg;
-    const hmc_partition_t *part = s_partition(h, partition);
+    planner_hmc_state_t *h = arg;
+    const hmc_partition_t *part = hmc_dispatch_partition(h, partition);
     if (!part)
         return NULL;
-    const hmc_system_t *on = s_system_by_uuid(h, part->system_uuid);
+    const hmc_system_t *on = hmc_dispatch_system_by_uuid(h, part->system_uuid);
     return on ? on->name : "";
 }
 
 static bool s_inv_system_known(void *arg, const char *system)
 {
-    return s_system_by_name(arg, system) != NULL;
+    return hmc_dispatch_system_by_name(arg, system) != NULL;
 }
 
 //  Parse json against the inventory of the HMC it names. NULL with every
@@ -1864,7 +857,7 @@ static plan_t *s_parse_checked(planner_t *self, const char *json, char *warning,
         return NULL;
     }
     const char *hmc_name = json_string_value(json_object_get(doc, "hmc"));
-    s_hmc_t *h = hmc_name ? s_hmc_find(self, hmc_name) : NULL;
+    planner_hmc_state_t *h = hmc_name ? s_hmc_find(self, hmc_name) : NULL;
     plan_inventory_t inv = { s_inv_partition_system, s_inv_system_known, h };
     bool checked = h && h->inv_gen > 0;
     plan_t *plan = plan_from_json(doc, checked ? &inv : NULL, err, errlen);
@@ -1961,12 +954,12 @@ done:
 static int s_transition(planner_t *self, int64_t plan_id, const char *const *from, size_t nfrom,
                         const char *to, const char *action, char *err, size_t errlen)
 {
-    s_plan_t *p = s_plan_find(self, plan_id);
+    planner_plan_t *p = s_plan_find(self, plan_id);
     if (!p) {
         errbuf_set(err, errlen, "no plan %" PRId64 " is loaded", plan_id);
         return -1;
     }
-    if (!s_in(p->state, from, nfrom)) {
+    if (!planner_state_in(p->state, from, nfrom)) {
         errbuf_set(err, errlen, "plan %s is %s: cannot %s it", p->plan->name, p->state, action);
         return -1;
     }
@@ -2009,7 +1002,7 @@ json_t *planner_hmcs_json(planner_t *self)
     json_t *out = json_array();
     int64_t now = clock_mono_ms();
     for (size_t i = 0; out && i < self->hmc_count; i++) {
-        const s_hmc_t *h = self->hmcs[i];
+        const planner_hmc_state_t *h = self->hmcs[i];
         json_t *one = hmc_link_json(&h->link, h->name, h->url, now);
         if (!one || json_array_append_new(out, one) != 0) {
             json_decref(out);

@@ -126,7 +126,7 @@ int store_commit(store_t *self);
 int store_rollback(store_t *self);
 
 //  True while a transaction is open on the connection: the ingest batch or a
-//  caller's own (the planner must not write into the ingest's batch).
+//  caller's own (store_plan refuses writes outside one).
 bool store_tx_open(store_t *self);
 
 //  Look up or create the agent row for key (Z85 public key, borrowed). Fills
