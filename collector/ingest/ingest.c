@@ -592,11 +592,16 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
     else {
         //  Set aside or stored, the seq is done with: acked, never sent again.
         int above_gap = seqtrack_stored(peer->track, env->seq);
-        if (above_gap < 0
-            || store_batch_data(self->open->writes, peer->agent_id,
-                                zmq_msg_data((zmq_msg_t *) frame),
-                                zmq_msg_size((zmq_msg_t *) frame), storable ? NULL : reason,
-                                above_gap > 0) != 0)
+        int rc = -1;
+        if (above_gap >= 0 && storable && body && env->body_case == FERRY__ENVELOPE__BODY_METRICS)
+            rc = store_batch_metrics(self->open->writes, peer->agent_id, env, body, body_len,
+                                     above_gap > 0);
+        else if (above_gap >= 0)
+            rc = store_batch_data(self->open->writes, peer->agent_id,
+                                  zmq_msg_data((zmq_msg_t *) frame),
+                                  zmq_msg_size((zmq_msg_t *) frame), storable ? NULL : reason,
+                                  above_gap > 0);
+        if (rc != 0)
             self->batch_failed = true;
     }
     seqtrack_floor(peer->track, env->first_seq);

@@ -9,7 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_OP_HELLO, S_OP_DATA, S_OP_SEQ, S_OP_SEEN } s_op_kind_t;
+typedef enum { S_OP_HELLO, S_OP_DATA, S_OP_METRICS, S_OP_SEQ, S_OP_SEEN } s_op_kind_t;
+
+//  What store_metrics reads of a decoded Metrics besides its body.
+typedef struct {
+    uint64_t seq;                   // the message's
+    int64_t time_ms;                // its sent_ms
+    bool has_cpu, has_memory, has_load;
+    Ferry__CpuMetrics cpu;
+    Ferry__MemoryMetrics memory;
+    Ferry__LoadMetrics load;
+} s_figures_t;
 
 typedef struct {
     s_op_kind_t kind;
@@ -17,7 +27,8 @@ typedef struct {
     const uint8_t *frame;           // HELLO, DATA: the frame (borrowed)
     size_t size;                    // its bytes
     char *refused;                  // DATA: why it is set aside (owned), NULL = store it
-    bool pending;                   // DATA: its seq lies above a gap
+    bool pending;                   // DATA, METRICS: its seq lies above a gap
+    s_figures_t figures;            // METRICS (frame: its body)
     uint64_t stream_id;             // SEQ
     uint64_t acked_seq;             // SEQ
     int64_t last_seen_ms;           // SEEN
@@ -125,6 +136,38 @@ int store_batch_data(store_batch_t *self, int64_t agent_id, const uint8_t *frame
     op->size = size;
     op->refused = reason;
     op->pending = pending;
+    return 0;
+}
+
+//  A sub-message copied alone: what it points to lives in the caller's arena.
+#define S_COPY_ALONE(dst, src) \
+    do { \
+        (dst) = *(src); \
+        (dst).base.n_unknown_fields = 0; \
+        (dst).base.unknown_fields = NULL; \
+    } while (0)
+
+int store_batch_metrics(store_batch_t *self, int64_t agent_id, const Ferry__Envelope *env,
+                        const uint8_t *body, size_t body_len, bool pending)
+{
+    const Ferry__Metrics *m = env->metrics;
+    if (!m || !body)
+        return -1;
+    s_op_t *op = s_add(self, S_OP_METRICS, agent_id);
+    if (!op)
+        return -1;
+    op->frame = body;
+    op->size = body_len;
+    op->pending = pending;
+    s_figures_t *f = &op->figures;
+    f->seq = env->seq;
+    f->time_ms = env->sent_ms;
+    if ((f->has_cpu = m->cpu != NULL))
+        S_COPY_ALONE(f->cpu, m->cpu);
+    if ((f->has_memory = m->memory != NULL))
+        S_COPY_ALONE(f->memory, m->memory);
+    if ((f->has_load = m->load != NULL))
+        S_COPY_ALONE(f->load, m->load);
     return 0;
 }
 
@@ -268,6 +311,24 @@ static int s_apply_data(store_batch_t *self, store_t *store, const s_op_t *op)
     return rc;
 }
 
+static int s_apply_metrics(store_batch_t *self, store_t *store, const s_op_t *op)
+{
+    const s_figures_t *f = &op->figures;
+    Ferry__Metrics metrics = FERRY__METRICS__INIT;
+    Ferry__CpuMetrics cpu = f->cpu;
+    Ferry__MemoryMetrics memory = f->memory;
+    Ferry__LoadMetrics load = f->load;
+    metrics.cpu = f->has_cpu ? &cpu : NULL;
+    metrics.memory = f->has_memory ? &memory : NULL;
+    metrics.load = f->has_load ? &load : NULL;
+    int rc = store_metrics(store, op->agent_id, f->seq, f->time_ms, &metrics, op->frame, op->size);
+    if (rc == 0)
+        self->stored++;
+    if (rc == 0 && op->pending)
+        rc = store_pending_add(store, op->agent_id, f->seq);
+    return rc;
+}
+
 static int s_apply_hello(store_batch_t *self, store_t *store, const s_op_t *op)
 {
     Ferry__Envelope *env = NULL;
@@ -284,6 +345,8 @@ static int s_apply(store_batch_t *self, store_t *store, const s_op_t *op)
         return s_apply_hello(self, store, op);
     case S_OP_DATA:
         return s_apply_data(self, store, op);
+    case S_OP_METRICS:
+        return s_apply_metrics(self, store, op);
     case S_OP_SEQ:
         return store_agent_seq(store, op->agent_id, op->stream_id, op->acked_seq);
     case S_OP_SEEN:

@@ -49,6 +49,14 @@ int store_batch_hello(store_batch_t *self, int64_t agent_id, const uint8_t *fram
 int store_batch_data(store_batch_t *self, int64_t agent_id, const uint8_t *frame, size_t size,
                      const char *refused, bool pending);
 
+//  A metrics message of agent_id as the caller decoded it, to be stored
+//  (the bulk of the traffic: the writer does not decode it again). env's
+//  seq and sent_ms and the figures store_metrics keeps (cpu, memory, load)
+//  are copied; body (borrowed until the batch is cleared, not NULL) is the
+//  Metrics body as received. pending as for store_batch_data. 0 / -1.
+int store_batch_metrics(store_batch_t *self, int64_t agent_id, const Ferry__Envelope *env,
+                        const uint8_t *body, size_t body_len, bool pending);
+
 //  An agent's sequence state, written with the rows it describes. 0 / -1.
 int store_batch_seq(store_batch_t *self, int64_t agent_id, uint64_t stream_id,
                     uint64_t acked_seq);
