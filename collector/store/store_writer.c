@@ -32,6 +32,7 @@ struct _store_writer_t {
     zactor_t *actor;                // the thread
     char endpoint[64];              // inproc endpoint of its ROUTER
     int64_t max_length;             // store_max_length, read at open
+    atomic_bool bound;              // the thread's ROUTER is bound, set before its signal
 };
 
 struct _store_client_t {
@@ -97,6 +98,7 @@ static void s_actor(zsock_t *pipe, void *args)
     //  SIGTERM must not end the writer: the collector's stop commits
     //  through it. Only $TERM (store_writer_destroy) does.
     zpoller_set_nonstop(poller, true);
+    atomic_store(&self->bound, true);
     zsock_signal(pipe, 0);
     while (true) {
         void *which = zpoller_wait(poller, -1);
@@ -136,7 +138,9 @@ store_writer_t *store_writer_new(const char *path, const store_options_t *opts, 
     snprintf(self->endpoint, sizeof self->endpoint, "inproc://store-writer-%u",
              atomic_fetch_add(&s_count, 1));
     self->actor = zactor_new(s_actor, self);
-    if (!self->actor) {
+    //  zactor_new does not return the thread's signal: a writer that could
+    //  not bind would take requests and never answer them.
+    if (!self->actor || !atomic_load(&self->bound)) {
         errbuf_set(err, errlen, "cannot start the store writer thread");
         goto fail;
     }
