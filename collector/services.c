@@ -1,10 +1,12 @@
-/*  services — the planner, the command channel and the HTTP API. */
+/*  services — the move windows, the planner, the command channel and the
+    HTTP API. */
 #include "services.h"
 
 #include "api.h"
 #include "commands.h"
 #include "keys.h"
 #include "log.h"
+#include "move_window.h"
 #include "planner.h"
 
 #include <stdio.h>
@@ -16,6 +18,7 @@
 struct _services_t {
     ingest_t *ingest;             // borrowed: its loop runs everything here
     store_writer_t *writer;       // borrowed: the database's one writer
+    move_window_t *windows;       // what the agents report, fed by ingest's observer
     planner_t *planner;           // LPM plans
     zsock_t *commands;            // REP: API commands, served on the loop
     api_t *api;                   // HTTP API, NULL when not configured
@@ -93,6 +96,26 @@ static void s_wipe_passwords(planner_hmc_t *hmcs, size_t count)
     }
 }
 
+//  move_window's Configs go out through ingest.
+static int s_send_config(void *arg, const char *key, uint32_t fast_ms, uint32_t for_ms)
+{
+    return ingest_send_config(arg, key, fast_ms, for_ms);
+}
+
+//  The move windows, fed by every frame ingest reads from now on.
+static int s_start_windows(services_t *self, char *err, size_t errlen)
+{
+    self->windows = move_window_new(s_send_config, self->ingest);
+    if (!self->windows) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    ingest_observer_t observer;
+    move_window_observer(self->windows, &observer);
+    ingest_set_observer(self->ingest, &observer);
+    return 0;
+}
+
 static int s_start_planner(services_t *self, config_t *config, char *err, size_t errlen)
 {
     planner_hmc_t hmcs[SERVICES_MAX_HMCS];
@@ -122,7 +145,7 @@ static int s_start_planner(services_t *self, config_t *config, char *err, size_t
     opts.fast_heartbeat_ms = (uint32_t) fast;
     opts.verify_timeout_ms = verify;
     opts.job_timeout_ms = job;
-    self->planner = planner_new(self->ingest, self->writer, &opts, err, errlen);
+    self->planner = planner_new(self->ingest, self->windows, self->writer, &opts, err, errlen);
     rc = self->planner ? 0 : -1;
 done:
     s_wipe_passwords(hmcs, count);
@@ -162,7 +185,7 @@ services_t *services_new(config_t *config, ingest_t *ingest, store_writer_t *wri
     }
     self->ingest = ingest;
     self->writer = writer;
-    if (s_start_planner(self, config, err, errlen) != 0)
+    if (s_start_windows(self, err, errlen) != 0 || s_start_planner(self, config, err, errlen) != 0)
         goto fail;
     self->commands = commands_bind(API_DEFAULT_COMMAND_ENDPOINT, ingest_loop(ingest),
                                    self->planner, err, errlen);
@@ -185,6 +208,10 @@ void services_destroy(services_t **self_p)
         zsock_destroy(&self->commands);
     }
     planner_destroy(&self->planner);
+    if (self->windows) {
+        ingest_set_observer(self->ingest, NULL);
+        move_window_destroy(&self->windows);
+    }
     free(self);
     *self_p = NULL;
 }

@@ -1,7 +1,8 @@
-/*  services — what runs around the ingest loop: the LPM planner with one
-    worker per configured HMC, the command channel the HTTP API writes
-    through, and the HTTP API itself. Built from the [hmc], [planner] and
-    [api] sections of the collector config (packaging/examples/collector.conf). */
+/*  services — what runs around the ingest loop: the agents' move windows
+    (fed by ingest's observer), the LPM planner with one worker per
+    configured HMC, the command channel the HTTP API writes through, and the
+    HTTP API itself. Built from the [hmc], [planner] and [api] sections of
+    the collector config (packaging/examples/collector.conf). */
 #ifndef FERRY_SERVICES_H
 #define FERRY_SERVICES_H
 
@@ -19,7 +20,8 @@ typedef struct _services_t services_t;
 services_t *services_new(config_t *config, ingest_t *ingest, store_writer_t *writer,
                          const char *db_path, char *err, size_t errlen);
 
-//  Stop the API, the command channel and the planner; NULLs *self_p.
+//  Stop the API, the command channel, the planner and the move windows
+//  (ingest's observer cleared); NULLs *self_p.
 void services_destroy(services_t **self_p);
 
 #endif

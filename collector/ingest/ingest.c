@@ -67,8 +67,6 @@ typedef struct {
     uint64_t rejected_total;        // messages set aside (cannot be stored) since start
     uint64_t rejected_since_log;    // set aside and not yet reported in a log line
     int64_t rejected_last_log_ms;   // rate limit of that log line
-    ingest_observation_t seen;      // identity and move-window figures
-    int64_t last_frame_mono_ms;     // monotonic time of the latest frame, for gaps
     bool config_pending;            // a move-window Config waits for a routing id
     uint32_t config_fast_ms;        // its fast heartbeat interval; 0 = the window ends
     uint32_t config_for_ms;         // its duration
@@ -119,8 +117,7 @@ struct _ingest_t {
     int64_t max_length;             // the database's length limit, for store_check
     uint64_t unauthenticated;       // frames without a User-Id (should not happen)
     int64_t pruned_mono_ms;         // when metrics past their retention were last deleted
-    ingest_window_fn *window_fn;    // told when a move window's agent reports its end
-    void *window_arg;
+    ingest_observer_t observer;     // who else reads the frames; callbacks NULL = none
 };
 
 static volatile sig_atomic_t s_reload_requested;
@@ -465,9 +462,6 @@ static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello,
                        const zmq_msg_t *frame)
 {
     snprintf(peer->hostname, sizeof peer->hostname, "%s", hello->hostname ? hello->hostname : "?");
-    peer->seen.heartbeat_ms = 0;         // a restarted agent may run another configuration
-    if (hello->boot_id && hello->boot_id[0])
-        snprintf(peer->seen.boot_id, sizeof peer->seen.boot_id, "%s", hello->boot_id);
     if (seqtrack_reset(peer->track, hello->stream_id))
         log_info("agent %s (%s): new spool stream %016" PRIx64 ", sequence tracking restarts",
                  peer->key, peer->hostname, hello->stream_id);
@@ -475,6 +469,8 @@ static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello,
                           zmq_msg_size((zmq_msg_t *) frame)) != 0)
         self->batch_failed = true;
     peer->force_ack = true;
+    if (self->observer.hello)
+        self->observer.hello(self->observer.arg, peer->key, hello);
 }
 
 static void s_send_config(ingest_t *self, peer_t *peer)
@@ -491,68 +487,14 @@ static void s_send_config(ingest_t *self, peer_t *peer)
         peer->config_pending = false;
 }
 
-//  Every frame is a sign of life: inside a move window the largest silence
-//  between two of them is the outage the partition really had.
+//  Every frame is a sign of life (the observer measures the gaps of move
+//  windows with it), and the moment a Config that waited can go out.
 static void s_observe_frame(ingest_t *self, peer_t *peer)
 {
-    int64_t now = clock_mono_ms();
-    ingest_observation_t *o = &peer->seen;
-    if (o->window_open && peer->last_frame_mono_ms) {
-        int64_t gap = now - peer->last_frame_mono_ms;
-        if (gap > o->max_gap_ms)
-            o->max_gap_ms = gap;
-    }
-    peer->last_frame_mono_ms = now;
-    o->seen = true;
-    o->last_frame_ms = peer->last_seen_ms;
+    if (self->observer.frame)
+        self->observer.frame(self->observer.arg, peer->key, peer->last_seen_ms, clock_mono_ms());
     if (peer->config_pending && peer->rid_len)
         s_send_config(self, peer);
-}
-
-static const char *s_attr(const Ferry__Event *event, const char *key)
-{
-    for (size_t i = 0; i < event->n_attrs; i++)
-        if (event->attrs[i]->key && strcmp(event->attrs[i]->key, key) == 0)
-            return event->attrs[i]->value;
-    return NULL;
-}
-
-//  Identity and LPM evidence from what the agent reports. True when it ends
-//  the agent's move (see ingest_window_fn).
-static bool s_observe_body(peer_t *peer, const Ferry__Envelope *env)
-{
-    ingest_observation_t *o = &peer->seen;
-    if (env->body_case == FERRY__ENVELOPE__BODY_FACTS) {
-        if (env->facts->serial && env->facts->serial[0])
-            snprintf(o->serial, sizeof o->serial, "%s", env->facts->serial);
-        if (env->facts->boot_id && env->facts->boot_id[0])
-            snprintf(o->boot_id, sizeof o->boot_id, "%s", env->facts->boot_id);
-        return false;
-    }
-    if (env->body_case != FERRY__ENVELOPE__BODY_EVENT || !env->event->kind)
-        return false;
-    const Ferry__Event *event = env->event;
-    if (strcmp(event->kind, "serial_changed") == 0) {
-        const char *serial = s_attr(event, "new");
-        if (serial)
-            snprintf(o->serial, sizeof o->serial, "%s", serial);
-        if (o->window_open)
-            o->serial_changed = true;
-        return o->window_open;
-    }
-    if (strcmp(event->kind, "lpm_phase") == 0 && o->window_open) {
-        const char *phase = s_attr(event, "phase");
-        static const struct { const char *name; unsigned bit; } phases[] = {
-            { "check", INGEST_LPM_CHECK }, { "pre", INGEST_LPM_PRE },
-            { "post", INGEST_LPM_POST }, { "posterror", INGEST_LPM_POSTERROR } };
-        unsigned before = o->lpm_phases;
-        for (size_t i = 0; phase && i < sizeof phases / sizeof phases[0]; i++)
-            if (strcmp(phase, phases[i].name) == 0)
-                o->lpm_phases |= phases[i].bit;
-        unsigned ending = INGEST_LPM_POST | INGEST_LPM_POSTERROR;
-        return (o->lpm_phases & ending) != (before & ending);
-    }
-    return false;
 }
 
 //  Count a message set aside (already in `rejected`) and log it, at most
@@ -584,7 +526,6 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
     char reason[STORE_REASON_MAX];
     bool storable = store_check(env, body, body_len, self->max_length, reason,
                                 sizeof reason) == 0;
-    bool ends_move = storable && s_observe_body(peer, env);
     if (!seqtrack_is_new(peer->track, env->seq)) {
         self->duplicates++;
         peer->force_ack = true;     // the agent evidently missed our ack
@@ -605,10 +546,10 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
             self->batch_failed = true;
     }
     seqtrack_floor(peer->track, env->first_seq);
-    //  Evidence is read from memory, stored or not: whoever waits on it
-    //  looks now, not at its next tick (a tenth of a second of verify latency).
-    if (ends_move && self->window_fn)
-        self->window_fn(peer->key, self->window_arg);
+    //  What the agent reports is observed stored or not (a duplicate too):
+    //  whoever waits on it looks now, not after the commit.
+    if (storable && self->observer.body)
+        self->observer.body(self->observer.arg, peer->key, env);
 }
 
 static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
@@ -677,13 +618,8 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         if (stall > peer->heartbeat.stall_ms)
             peer->heartbeat.stall_ms = stall;
         peer->has_heartbeat = true;
-        if (peer->seen.window_open && env->heartbeat->stall_ms > peer->seen.max_stall_ms)
-            peer->seen.max_stall_ms = env->heartbeat->stall_ms;
-        //  Its usual pace, for "is it still reporting": the slowest it reported
-        //  outside windows since its Hello (after a window it keeps the fast
-        //  pace until the Config ending it arrives).
-        if (!peer->seen.window_open && env->heartbeat->interval_ms > peer->seen.heartbeat_ms)
-            peer->seen.heartbeat_ms = env->heartbeat->interval_ms;
+        if (self->observer.heartbeat)
+            self->observer.heartbeat(self->observer.arg, peer->key, env->heartbeat);
         break;
     }
     default:
@@ -906,23 +842,13 @@ int ingest_run(ingest_t *self)
     return self->fatal_error ? -1 : 0;
 }
 
-int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms)
+int ingest_send_config(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms)
 {
     if (!key || strlen(key) != INGEST_KEY_LEN)
         return -1;
     peer_t *peer = s_peer_get(self, key);
     if (!peer)
         return -1;
-    ingest_observation_t *o = &peer->seen;
-    o->window_open = true;
-    o->window_start_ms = clock_wall_ms();
-    snprintf(o->window_boot_id, sizeof o->window_boot_id, "%s", o->boot_id);
-    o->max_gap_ms = 0;
-    o->max_stall_ms = 0;
-    o->lpm_phases = 0;
-    o->serial_changed = false;
-    o->resumed = false;
-    peer->last_frame_mono_ms = 0;
     peer->config_fast_ms = fast_ms;
     peer->config_for_ms = for_ms;
     peer->config_pending = true;
@@ -931,56 +857,12 @@ int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32
     return 0;
 }
 
-int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms,
-                         int64_t start_ms, const char *boot_id, const char *serial,
-                         unsigned phases)
+void ingest_set_observer(ingest_t *self, const ingest_observer_t *observer)
 {
-    if (ingest_window_open(self, key, fast_ms, for_ms) != 0)
-        return -1;
-    peer_t *peer = zhashx_lookup(self->peers, key);
-    ingest_observation_t *o = &peer->seen;
-    o->window_start_ms = start_ms;
-    o->resumed = true;
-    o->lpm_phases = phases;
-    if (boot_id && boot_id[0])
-        snprintf(o->window_boot_id, sizeof o->window_boot_id, "%s", boot_id);
-    //  Until the agent speaks again, what the database knows stands in.
-    if (serial && serial[0] && !o->serial[0])
-        snprintf(o->serial, sizeof o->serial, "%s", serial);
-    return 0;
-}
-
-void ingest_window_close(ingest_t *self, const char *key)
-{
-    peer_t *peer = key ? zhashx_lookup(self->peers, key) : NULL;
-    if (!peer)
-        return;
-    peer->seen.window_open = false;
-    //  Tell the agent too: a window left to run out kept every moved
-    //  partition on a 50 ms heartbeat for ten minutes (1,000 of them
-    //  saturated the collector's host in the benchmark).
-    peer->config_fast_ms = 0;
-    peer->config_for_ms = 0;
-    peer->config_pending = true;
-    if (peer->rid_len)
-        s_send_config(self, peer);
-}
-
-void ingest_set_window_listener(ingest_t *self, ingest_window_fn *fn, void *arg)
-{
-    self->window_fn = fn;
-    self->window_arg = arg;
-}
-
-int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out)
-{
-    if (!key || strlen(key) != INGEST_KEY_LEN)
-        return -1;
-    peer_t *peer = s_peer_get(self, key);
-    if (!peer)
-        return -1;
-    *out = peer->seen;
-    return 0;
+    if (observer)
+        self->observer = *observer;
+    else
+        memset(&self->observer, 0, sizeof self->observer);
 }
 
 zloop_t *ingest_loop(ingest_t *self) { return self->loop; }

@@ -9,7 +9,11 @@
     `rejected`) and acked; the batch goes on without it.
 
     Identity of a peer = its authenticated CURVE public key (ZAP User-Id),
-    never anything it claims in a message. */
+    never anything it claims in a message.
+
+    What the agents' frames say about them beyond storage (identity, move
+    windows: move_window.h) goes to an observer; the Configs of a move window
+    come back through ingest_send_config. */
 #ifndef FERRY_INGEST_H
 #define FERRY_INGEST_H
 
@@ -17,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ferry.pb-c.h"
 #include "store_writer.h"
 
 #include <czmq.h>
@@ -51,58 +56,34 @@ int ingest_run(ingest_t *self);
 //  Re-read the allowed agent certificates (called on SIGHUP).
 void ingest_reload(ingest_t *self);
 
-//  What the collector saw of one agent, and of it during its move window.
+//  Who else reads the agents' frames (move_window.h): called on ingest's loop
+//  while a frame is handled, with the peer's key (its authenticated CURVE
+//  public key) and what was decoded, both borrowed for the call. A callback
+//  must not write to the store (a batch may be open) nor call back into
+//  ingest other than ingest_send_config. Any callback may be NULL.
 typedef struct {
-    bool seen;                    // a frame arrived since the collector started
-    char serial[32];              // latest machine serial reported (facts, serial_changed)
-    char boot_id[128];            // latest boot id reported (Hello, facts)
-    int64_t last_frame_ms;        // wall clock of the latest frame, 0 = none
-    uint32_t heartbeat_ms;        // the agent's heartbeat interval outside move windows (the
-                                  // largest since its Hello), 0 = unknown
-    bool window_open;             // a move window is open
-    int64_t window_start_ms;      // wall clock when it opened
-    char window_boot_id[128];     // boot id when it opened
-    int64_t max_gap_ms;           // largest gap between two frames inside the window
-    uint32_t max_stall_ms;        // largest stall the agent reported inside the window
-    unsigned lpm_phases;          // INGEST_LPM_* bits of the phases reported inside the window
-    bool serial_changed;          // a serial_changed event arrived inside the window
-    bool resumed;                 // reopened after a collector restart: gaps before it unknown
-} ingest_observation_t;
+    //  Every frame of an authenticated peer, bad ones too, before decoding:
+    //  wall and monotonic clock when it was read.
+    void (*frame)(void *arg, const char *key, int64_t wall_ms, int64_t mono_ms);
+    //  A Hello.
+    void (*hello)(void *arg, const char *key, const Ferry__Hello *hello);
+    //  A Heartbeat (not stored as a message: only its figures are kept).
+    void (*heartbeat)(void *arg, const char *key, const Ferry__Heartbeat *heartbeat);
+    //  A data message (facts, event, metrics) the store accepts (store_check),
+    //  new (once it joined the batch) or a duplicate; what the store would
+    //  refuse is not passed on.
+    void (*body)(void *arg, const char *key, const Ferry__Envelope *env);
+    void *arg;                    // passed to each callback
+} ingest_observer_t;
 
-#define INGEST_LPM_CHECK 1u
-#define INGEST_LPM_PRE 2u
-#define INGEST_LPM_POST 4u
-#define INGEST_LPM_POSTERROR 8u
+//  Set (observer copied; NULL clears) the one observer.
+void ingest_set_observer(ingest_t *self, const ingest_observer_t *observer);
 
-//  Open a move window for the agent with key (borrowed): ask it for heartbeats
-//  every fast_ms for for_ms (sent now, or with the agent's next frame when it
-//  is not connected), and start the window figures afresh. 0 / -1.
-int ingest_window_open(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms);
-
-//  Reopen a window lost with a previous collector process: as
-//  ingest_window_open, but keeping the original start, the boot id at that
-//  time, and the evidence the database kept (serial, LPM phase bits as in
-//  store_window_evidence, which match INGEST_LPM_*). Marks it resumed.
-int ingest_window_resume(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms,
-                         int64_t start_ms, const char *boot_id, const char *serial,
-                         unsigned phases);
-
-//  Stop collecting window figures (they stay readable until the next open)
-//  and tell the agent its window is over (now, or with its next frame).
-void ingest_window_close(ingest_t *self, const char *key);
-
-//  Called when an agent whose move window is open reports what ends its move:
-//  the LPM post or posterror phase, or a serial_changed event. key borrowed
-//  for the call. It runs on the loop while the frame is handled, maybe with a
-//  batch open: it must not write to the store (the planner notes the move and
-//  steps it in its next round rather than at its next tick).
-typedef void(ingest_window_fn)(const char *key, void *arg);
-
-//  Set (or with NULL clear) the one window listener.
-void ingest_set_window_listener(ingest_t *self, ingest_window_fn *fn, void *arg);
-
-//  Fill out for the agent with key. -1 when the key is unknown to the store.
-int ingest_observe(ingest_t *self, const char *key, ingest_observation_t *out);
+//  Send the agent with key (borrowed) a Config asking for heartbeats every
+//  fast_ms for for_ms (fast_ms 0: its move window is over): now when it is
+//  connected, else with its next frame (only the latest Config waits). 0, or
+//  -1 when key is not a CURVE public key or the agent cannot be loaded.
+int ingest_send_config(ingest_t *self, const char *key, uint32_t fast_ms, uint32_t for_ms);
 
 //  The loop, for modules that add their own readers and timers (borrowed).
 zloop_t *ingest_loop(ingest_t *self);

@@ -4,7 +4,7 @@
 
 #include "clock.h"
 #include "hmc_dispatch.h"
-#include "ingest.h"
+#include "move_window.h"
 #include "log.h"
 #include "readiness.h"
 #include "readiness_input.h"
@@ -66,9 +66,9 @@ static bool s_ready(planner_t *self, planner_move_t *m, const hmc_partition_t *p
         && facts_text)
         facts = json_loads(facts_text, 0, NULL);
     free(facts_text);
-    ingest_observation_t obs;
+    move_window_observation_t obs;
     memset(&obs, 0, sizeof obs);
-    bool observed = key[0] && ingest_observe(self->ingest, key, &obs) == 0;
+    bool observed = key[0] && move_window_observe(self->windows, key, &obs) == 0;
     int64_t stale = readiness_agent_stale_ms(obs.heartbeat_ms, self->opts.agent_stale_ms);
     //  Only what this process heard counts as "reporting"; right after a
     //  (re)start the agents have not spoken yet: wait as long as one may stay
@@ -155,10 +155,10 @@ static void s_migrate(planner_t *self, planner_move_t *m)
     //  moment are persisted with the transition: a restarted collector needs
     //  them to verify the hop.
     if (m->agent_key[0] && !m->window) {
-        ingest_observation_t obs;
-        if (ingest_window_open(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
+        move_window_observation_t obs;
+        if (move_window_open(self->windows, m->agent_key, self->opts.fast_heartbeat_ms,
                                self->opts.window_ms) == 0
-            && ingest_observe(self->ingest, m->agent_key, &obs) == 0) {
+            && move_window_observe(self->windows, m->agent_key, &obs) == 0) {
             m->window = true;
             m->window_ms = obs.window_start_ms;
             snprintf(m->window_boot_id, sizeof m->window_boot_id, "%s", obs.window_boot_id);
@@ -184,7 +184,7 @@ static void s_migrate(planner_t *self, planner_move_t *m)
 static void s_close_window(planner_t *self, planner_move_t *m)
 {
     if (m->window && m->agent_key[0])
-        ingest_window_close(self->ingest, m->agent_key);
+        move_window_close(self->windows, m->agent_key);
     m->window = false;
 }
 
@@ -249,9 +249,10 @@ static void s_verify(planner_t *self, planner_move_t *m)
     json_array_append_new(checks, s_check_json("hmc_target", ok, d));
     all &= ok;
     m->placed = ok;
-    ingest_observation_t obs;
+    move_window_observation_t obs;
     memset(&obs, 0, sizeof obs);
-    bool seen = m->agent_key[0] && ingest_observe(self->ingest, m->agent_key, &obs) == 0 && obs.seen;
+    bool seen = m->agent_key[0] && move_window_observe(self->windows, m->agent_key, &obs) == 0
+                && obs.seen;
     snprintf(d, sizeof d, "agent serial %s, target %s", seen && obs.serial[0] ? obs.serial : "none",
              tsys ? tsys->serial : "?");
     ok = seen && tsys && obs.serial[0] && strcmp(obs.serial, tsys->serial) == 0;
@@ -262,9 +263,10 @@ static void s_verify(planner_t *self, planner_move_t *m)
     ok = seen && obs.boot_id[0] && obs.window_boot_id[0] && strcmp(obs.boot_id, obs.window_boot_id) == 0;
     json_array_append_new(checks, s_check_json("boot_id_unchanged", ok, d));
     all &= ok;
-    snprintf(d, sizeof d, "pre %s, post %s", obs.lpm_phases & INGEST_LPM_PRE ? "seen" : "missing",
-             obs.lpm_phases & INGEST_LPM_POST ? "seen" : "missing");
-    ok = seen && (obs.lpm_phases & INGEST_LPM_PRE) && (obs.lpm_phases & INGEST_LPM_POST);
+    snprintf(d, sizeof d, "pre %s, post %s",
+             obs.lpm_phases & MOVE_WINDOW_LPM_PRE ? "seen" : "missing",
+             obs.lpm_phases & MOVE_WINDOW_LPM_POST ? "seen" : "missing");
+    ok = seen && (obs.lpm_phases & MOVE_WINDOW_LPM_PRE) && (obs.lpm_phases & MOVE_WINDOW_LPM_POST);
     json_array_append_new(checks, s_check_json("lpm_events", ok, d));
     all &= ok;
     int64_t outage = obs.max_gap_ms - (int64_t) self->opts.fast_heartbeat_ms;
@@ -357,10 +359,10 @@ static void s_resolve(planner_t *self, planner_move_t *m)
 //  job is about to end (or has).
 static bool s_ending(planner_t *self, planner_move_t *m)
 {
-    ingest_observation_t obs;
+    move_window_observation_t obs;
     return strcmp(m->state, "migrating") == 0 && m->window && m->job_id[0]
-           && ingest_observe(self->ingest, m->agent_key, &obs) == 0
-           && (obs.lpm_phases & (INGEST_LPM_POST | INGEST_LPM_POSTERROR));
+           && move_window_observe(self->windows, m->agent_key, &obs) == 0
+           && (obs.lpm_phases & (MOVE_WINDOW_LPM_POST | MOVE_WINDOW_LPM_POSTERROR));
 }
 
 //  Every move waiting on a failing HMC says so in its message, and the

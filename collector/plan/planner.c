@@ -656,10 +656,10 @@ static void s_move_add(void *arg, store_move_t *row)
             ev.serial[0] = ev.boot_id[0] = '\0';
             ev.phases = 0;
         }
-        if (ingest_window_resume(self->ingest, m->agent_key, self->opts.fast_heartbeat_ms,
-                                 self->opts.window_ms, since,
-                                 m->window_boot_id[0] ? m->window_boot_id : ev.boot_id, ev.serial,
-                                 ev.phases) == 0)
+        if (move_window_resume(self->windows, m->agent_key, self->opts.fast_heartbeat_ms,
+                               self->opts.window_ms, since,
+                               m->window_boot_id[0] ? m->window_boot_id : ev.boot_id, ev.serial,
+                               ev.phases) == 0)
             m->window = true;
     }
     if (!zlistx_add_end(self->moves, m))
@@ -715,15 +715,15 @@ static int s_load_all(planner_t *self, char *err, size_t errlen)
     return 0;
 }
 
-planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_options_t *opts,
-                       char *err, size_t errlen)
+planner_t *planner_new(ingest_t *ingest, move_window_t *windows, store_writer_t *writer,
+                       const planner_options_t *opts, char *err, size_t errlen)
 {
     planner_t *self = calloc(1, sizeof *self);
     if (!self) {
         errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
-    self->ingest = ingest;
+    self->windows = windows;
     self->loop = ingest_loop(ingest);
     self->opts = *opts;
     self->opts.hmcs = NULL;
@@ -784,7 +784,7 @@ planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_o
     }
     if (s_load_all(self, err, errlen) != 0)
         goto fail;
-    ingest_set_window_listener(self->ingest, s_on_window_news, self);
+    move_window_set_listener(self->windows, s_on_window_news, self);
     self->tick_timer = zloop_timer(self->loop, (size_t) self->opts.tick_ms, 0, s_on_tick, self);
     if (self->tick_timer < 0) {
         errbuf_set(err, errlen, "cannot start the planner timer");
@@ -801,7 +801,8 @@ void planner_destroy(planner_t **self_p)
     if (!self_p || !*self_p)
         return;
     planner_t *self = *self_p;
-    ingest_set_window_listener(self->ingest, NULL, NULL);
+    if (self->windows)
+        move_window_set_listener(self->windows, NULL, NULL);
     //  The last round's commit first: it sends what it led to.
     self->stopping = true;
     if (self->client)

@@ -54,6 +54,7 @@
 
 #include "hmc_client.h"
 #include "ingest.h"
+#include "move_window.h"
 #include "store_writer.h"
 
 typedef struct {
@@ -82,10 +83,11 @@ typedef struct {
 typedef struct _planner_t planner_t;
 
 //  Start one worker per HMC and the timers on ingest_loop(ingest), load the
-//  plans left running. ingest and writer borrowed for the life of the
-//  planner. NULL with a message in err on failure.
-planner_t *planner_new(ingest_t *ingest, store_writer_t *writer, const planner_options_t *opts,
-                       char *err, size_t errlen);
+//  plans left running; the agents' move windows are opened, read and closed
+//  in windows, whose listener the planner is. ingest, windows and writer
+//  borrowed for the life of the planner. NULL with a message in err on failure.
+planner_t *planner_new(ingest_t *ingest, move_window_t *windows, store_writer_t *writer,
+                       const planner_options_t *opts, char *err, size_t errlen);
 
 //  Stop the workers (blocks for the request in flight), free; NULLs *self_p.
 void planner_destroy(planner_t **self_p);

@@ -149,7 +149,7 @@ struct _planner_t {
     store_plan_writes_t *own;       // a write outside any round, committed at once
     int starts_left;                // hops that may still start in this tick (pacing)
     zlistx_t *deferred;             // planner_deferred_t *: requests of the open round
-    ingest_t *ingest;
+    move_window_t *windows;         // borrowed: what the agents report, their move windows
     store_client_t *client;         // our requests to the store writer
     store_plan_t *sp;               // plans, moves, audit: used on the writer's thread only
     char db_error[1024];            // why the latest write failed
@@ -164,7 +164,7 @@ struct _planner_t {
     int tick_timer;
     int retry_timer;                // one-shot: a round is due (replies came, a move was nudged)
     bool tick_due;
-    bool nudged;                    // a move is nudged (ingest_window_fn)
+    bool nudged;                    // a move is nudged (move_window_fn)
 };
 
 //  ---------------------------------------------------------------- planner.c

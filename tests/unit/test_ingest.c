@@ -40,6 +40,20 @@
 typedef struct _fixture_t fixture_t;
 typedef bool(cond_fn)(fixture_t *fx, void *arg);
 
+//  What ingest told its observer (the test's own, set by s_start).
+typedef struct {
+    int frames, hellos, heartbeats, bodies; // calls of each callback
+    bool other_key;               // a call with another key than the agent's
+    int64_t wall_ms, mono_ms;     // times of the latest frame
+    bool mono_back;               // a frame's monotonic time went back
+    char boot_id[64];             // of the latest Hello
+    uint32_t interval_ms;         // of the latest Heartbeat
+    uint32_t stall_ms;
+    Ferry__Envelope__BodyCase body_case; // of the latest body
+    uint64_t body_seq;
+    char serial[32];              // of the latest facts body
+} observed_t;
+
 struct _fixture_t {
     char dir[64];                 // mkdtemp directory
     char keys[128];               // certificates (collector, agents)
@@ -61,6 +75,7 @@ struct _fixture_t {
     int64_t deadline;             // monotonic end of the current wait
     bool met;                     // the condition held
     bool interrupt;               // when it holds, set zsys_interrupted instead of ending the loop
+    observed_t seen;              // what the observer was told
 };
 
 // ------------------------------------------------------------------ helpers
@@ -207,7 +222,54 @@ static zsock_t *s_dealer(fixture_t *fx, zcert_t *cert)
     return dealer;
 }
 
-//  Start ingest with fx->opts on a free loopback port, and the agent's DEALER.
+static void s_seen_key(fixture_t *fx, const char *key)
+{
+    if (strcmp(key, fx->key) != 0)
+        fx->seen.other_key = true;
+}
+
+static void s_on_frame(void *arg, const char *key, int64_t wall_ms, int64_t mono_ms)
+{
+    fixture_t *fx = arg;
+    s_seen_key(fx, key);
+    fx->seen.frames++;
+    if (mono_ms < fx->seen.mono_ms)
+        fx->seen.mono_back = true;
+    fx->seen.wall_ms = wall_ms;
+    fx->seen.mono_ms = mono_ms;
+}
+
+static void s_on_hello(void *arg, const char *key, const Ferry__Hello *hello)
+{
+    fixture_t *fx = arg;
+    s_seen_key(fx, key);
+    fx->seen.hellos++;
+    snprintf(fx->seen.boot_id, sizeof fx->seen.boot_id, "%s", hello->boot_id);
+}
+
+static void s_on_heartbeat(void *arg, const char *key, const Ferry__Heartbeat *heartbeat)
+{
+    fixture_t *fx = arg;
+    s_seen_key(fx, key);
+    fx->seen.heartbeats++;
+    fx->seen.interval_ms = heartbeat->interval_ms;
+    fx->seen.stall_ms = heartbeat->stall_ms;
+}
+
+static void s_on_body(void *arg, const char *key, const Ferry__Envelope *env)
+{
+    fixture_t *fx = arg;
+    s_seen_key(fx, key);
+    fx->seen.bodies++;
+    fx->seen.body_case = env->body_case;
+    fx->seen.body_seq = env->seq;
+    if (env->body_case == FERRY__ENVELOPE__BODY_FACTS)
+        snprintf(fx->seen.serial, sizeof fx->seen.serial, "%s",
+                 env->facts->serial ? env->facts->serial : "");
+}
+
+//  Start ingest with fx->opts on a free loopback port, and the agent's DEALER;
+//  the test's observer records what ingest tells it.
 static void s_start(fixture_t *fx)
 {
     char err[256] = "";
@@ -223,6 +285,10 @@ static void s_start(fixture_t *fx)
         fail_msg("ingest_new: %s", err);
     fx->timer = zloop_timer(ingest_loop(fx->ingest), TICK_MS, 0, s_on_tick, fx);
     assert_true(fx->timer >= 0);
+    memset(&fx->seen, 0, sizeof fx->seen);
+    ingest_observer_t observer = { .frame = s_on_frame, .hello = s_on_hello,
+                                   .heartbeat = s_on_heartbeat, .body = s_on_body, .arg = fx };
+    ingest_set_observer(fx->ingest, &observer);
     fx->dealer = s_dealer(fx, fx->agent);
 }
 
@@ -461,11 +527,6 @@ static void s_expect_sql(fixture_t *fx, const char *sql, int64_t want)
         fail_msg("%s: %" PRId64 ", expected %" PRId64, sql, s_query_int(fx, sql), want);
 }
 
-static void s_observe(fixture_t *fx, ingest_observation_t *o)
-{
-    assert_int_equal(ingest_observe(fx->ingest, fx->key, o), 0);
-}
-
 // ------------------------------------------------------------------ tests
 
 static void test_new_refuses_bad_setup(void **state)
@@ -507,12 +568,13 @@ static void test_hello_acked(void **state)
     assert_string_equal(s_query_text(fx, "SELECT platform FROM agents", text, sizeof text), "linux");
     assert_string_equal(s_query_text(fx, "SELECT boot_id FROM agents", text, sizeof text), "boot-1");
     assert_int_equal(s_query_int(fx, "SELECT stream_id FROM agents"), 77);
-    ingest_observation_t o;
-    s_observe(fx, &o);
-    assert_true(o.seen);
-    assert_string_equal(o.boot_id, "boot-1");
-    assert_true(o.last_frame_ms >= before && o.last_frame_ms <= clock_wall_ms());
-    assert_false(o.window_open);
+    //  The observer heard of it, by the same key.
+    assert_int_equal(fx->seen.frames, 1);
+    assert_int_equal(fx->seen.hellos, 1);
+    assert_false(fx->seen.other_key);
+    assert_string_equal(fx->seen.boot_id, "boot-1");
+    assert_true(fx->seen.wall_ms >= before && fx->seen.wall_ms <= clock_wall_ms());
+    assert_int_equal(fx->seen.bodies, 0);
     assert_int_equal(ingest_stored(fx->ingest), 0);
 }
 
@@ -671,65 +733,77 @@ static void test_rejected_set_aside_and_acked(void **state)
     assert_string_equal(s_query_text(fx, "SELECT kind FROM rejected", text, sizeof text), "facts");
     assert_true(strlen(s_query_text(fx, "SELECT reason FROM rejected", text, sizeof text)) > 0);
     assert_int_equal(s_query_int(fx, "SELECT rejected FROM agents"), 1);
-    //  What a refused message says about the agent is not taken either.
-    ingest_observation_t o;
-    s_observe(fx, &o);
-    assert_string_equal(o.serial, "");
+    //  What a refused message says about the agent is not observed either.
+    assert_int_equal(fx->seen.bodies, 2);
+    assert_int_equal(fx->seen.body_case, FERRY__ENVELOPE__BODY_EVENT);
+    assert_int_equal(fx->seen.body_seq, 3);
+    assert_string_equal(fx->seen.serial, "");
     //  Sent again, it is a duplicate: acked, not set aside twice.
     s_facts(fx, 2, "{not json", "SERIALX", NULL);
     s_expect_ack(fx, 3);
+    assert_int_equal(fx->seen.bodies, 2);
     assert_int_equal(ingest_rejected(fx->ingest), 1);
     assert_int_equal(ingest_duplicates(fx->ingest), 1);
     assert_int_equal(s_query_int(fx, "SELECT count(*) FROM rejected"), 1);
 }
 
-static bool s_heartbeat_ms_is(fixture_t *fx, void *arg)
+static bool s_heartbeats_are(fixture_t *fx, void *arg)
 {
-    ingest_observation_t o;
-    return ingest_observe(fx->ingest, fx->key, &o) == 0 && o.heartbeat_ms == *(uint32_t *) arg;
+    return fx->seen.heartbeats == *(int *) arg;
 }
 
-//  What ingest_observe reports: serial and boot id from facts, the latest
-//  frame's time, the heartbeat pace; unknown keys are refused.
-static void test_observe(void **state)
+//  What ingest tells its observer: every frame (bad ones too) with its
+//  times, the Hello, heartbeats, and the data messages the store accepts,
+//  duplicates included; nothing once the observer is cleared.
+static void test_observer(void **state)
 {
     fixture_t *fx = *state;
     s_start(fx);
-    ingest_observation_t o;
-    s_observe(fx, &o);
-    assert_false(o.seen);
-    assert_int_equal(o.last_frame_ms, 0);
-    assert_int_equal(ingest_observe(fx->ingest, "short", &o), -1);
-    assert_int_equal(ingest_observe(fx->ingest, NULL, &o), -1);
     s_hello(fx, 5, "boot-1");
     s_expect_ack(fx, 0);
+    int64_t before = clock_wall_ms();
     s_facts(fx, 1, "{\"system\": {\"serial\": \"21C48FV\"}}", "21C48FV", "boot-2");
     s_expect_ack(fx, 1);
-    int64_t after_facts = clock_wall_ms();
-    s_observe(fx, &o);
-    assert_true(o.seen);
-    assert_string_equal(o.serial, "21C48FV");
-    assert_string_equal(o.boot_id, "boot-2");
-    assert_true(o.last_frame_ms > 0 && o.last_frame_ms <= after_facts);
-    //  A serial_changed event outside a window moves the serial, no window figure.
+    assert_int_equal(fx->seen.frames, 2);
+    assert_int_equal(fx->seen.hellos, 1);
+    assert_int_equal(fx->seen.bodies, 1);
+    assert_int_equal(fx->seen.body_case, FERRY__ENVELOPE__BODY_FACTS);
+    assert_int_equal(fx->seen.body_seq, 1);
+    assert_string_equal(fx->seen.serial, "21C48FV");
+    assert_true(fx->seen.wall_ms >= before && fx->seen.wall_ms <= clock_wall_ms());
+    assert_true(fx->seen.mono_ms > 0 && fx->seen.mono_ms <= clock_mono_ms());
+    //  Heartbeats: their figures, no body, no ack.
+    s_heartbeat(fx, 5000, 300);
+    int one = 1;
+    assert_true(s_wait(fx, s_heartbeats_are, &one));
+    assert_int_equal(fx->seen.interval_ms, 5000);
+    assert_int_equal(fx->seen.stall_ms, 300);
+    assert_int_equal(fx->seen.frames, 3);
+    assert_int_equal(fx->seen.bodies, 1);
+    //  An event and its duplicate are both observed; a bad frame is a frame only.
     s_event(fx, 2, "serial_changed", "new", "99XYZ01");
     s_expect_ack(fx, 2);
-    s_observe(fx, &o);
-    assert_string_equal(o.serial, "99XYZ01");
-    assert_false(o.serial_changed);
-    //  The heartbeat pace outside windows: the largest since the Hello.
-    s_heartbeat(fx, 5000, 0);
-    uint32_t pace = 5000;
-    assert_true(s_wait(fx, s_heartbeat_ms_is, &pace));
-    s_heartbeat(fx, 1000, 0);
-    s_event(fx, 3, "marker", NULL, NULL);
+    s_event(fx, 2, "serial_changed", "new", "99XYZ01");
+    s_expect_ack(fx, 2);
+    assert_int_equal(fx->seen.bodies, 3);
+    assert_int_equal(fx->seen.body_case, FERRY__ENVELOPE__BODY_EVENT);
+    s_send_raw(fx->dealer, "\x07garbage", 8);
+    s_metrics(fx, 3);
     s_expect_ack(fx, 3);
-    s_observe(fx, &o);
-    assert_int_equal(o.heartbeat_ms, 5000);
-    assert_true(o.last_frame_ms >= after_facts);
+    assert_int_equal(fx->seen.frames, 7);
+    assert_int_equal(fx->seen.bodies, 4);
+    assert_int_equal(fx->seen.body_case, FERRY__ENVELOPE__BODY_METRICS);
+    assert_false(fx->seen.mono_back);
+    assert_false(fx->seen.other_key);
     //  Heartbeats are not stored as messages; their figures reach the agents row.
     assert_int_equal(ingest_stored(fx->ingest), 3);
-    s_expect_sql(fx, "SELECT heartbeat_interval_ms FROM agents", 1000);
+    s_expect_sql(fx, "SELECT heartbeat_interval_ms FROM agents", 5000);
+    //  Cleared: ingest goes on without telling anyone.
+    ingest_set_observer(fx->ingest, NULL);
+    s_event(fx, 4, "after", NULL, NULL);
+    s_expect_ack(fx, 4);
+    assert_int_equal(fx->seen.frames, 7);
+    assert_int_equal(fx->seen.bodies, 4);
 }
 
 static Ferry__Envelope *s_recv_config(fixture_t *fx)
@@ -737,95 +811,52 @@ static Ferry__Envelope *s_recv_config(fixture_t *fx)
     return s_recv(fx, FERRY__ENVELOPE__BODY_CONFIG);
 }
 
-static bool s_max_stall_is(fixture_t *fx, void *arg)
-{
-    ingest_observation_t o;
-    return ingest_observe(fx->ingest, fx->key, &o) == 0 && o.max_stall_ms == *(uint32_t *) arg;
-}
-
-//  A window open sends a Config with the fast pace; inside it the window
-//  figures are collected; its close sends the Config that ends it.
-static void test_window_open_close(void **state)
+//  ingest_send_config to a connected agent goes out at once; fast_ms 0 is
+//  the Config that ends its window. Keys that are not CURVE keys are refused.
+static void test_send_config(void **state)
 {
     fixture_t *fx = *state;
     s_start(fx);
     s_hello(fx, 5, "boot-1");
     s_expect_ack(fx, 0);
-    int64_t before = clock_wall_ms();
-    assert_int_equal(ingest_window_open(fx->ingest, fx->key, 50, 60000), 0);
+    assert_int_equal(ingest_send_config(fx->ingest, fx->key, 50, 60000), 0);
     Ferry__Envelope *env = s_recv_config(fx);
     assert_int_equal(env->config->fast_heartbeat_ms, 50);
     assert_int_equal(env->config->fast_for_ms, 60000);
     assert_false(env->config->end_window);
     codec_free(&env);
-    ingest_observation_t o;
-    s_observe(fx, &o);
-    assert_true(o.window_open);
-    assert_false(o.resumed);
-    assert_true(o.window_start_ms >= before && o.window_start_ms <= clock_wall_ms());
-    assert_string_equal(o.window_boot_id, "boot-1");
-    assert_int_equal(o.lpm_phases, 0);
-    //  Inside the window: stalls, LPM phases, a serial change.
-    s_heartbeat(fx, 50, 300);
-    uint32_t stall = 300;
-    assert_true(s_wait(fx, s_max_stall_is, &stall));
-    s_event(fx, 1, "lpm_phase", "phase", "pre");
-    s_event(fx, 2, "lpm_phase", "phase", "post");
-    s_event(fx, 3, "serial_changed", "new", "NEWSER1");
-    s_expect_acked(fx, 3);
-    s_observe(fx, &o);
-    assert_int_equal(o.lpm_phases, INGEST_LPM_PRE | INGEST_LPM_POST);
-    assert_true(o.serial_changed);
-    assert_string_equal(o.serial, "NEWSER1");
-    assert_true(o.max_gap_ms >= 0);
-    //  Fast heartbeats inside the window do not lower the usual pace.
-    assert_int_equal(o.heartbeat_ms, 0);
-
-    ingest_window_close(fx->ingest, fx->key);
+    assert_int_equal(ingest_send_config(fx->ingest, fx->key, 0, 0), 0);
     env = s_recv_config(fx);
     assert_true(env->config->end_window);
     assert_int_equal(env->config->fast_heartbeat_ms, 0);
     assert_int_equal(env->config->fast_for_ms, 0);
     codec_free(&env);
-    s_observe(fx, &o);
-    assert_false(o.window_open);
-    //  The figures stay readable until the next open.
-    assert_true(o.serial_changed);
-    assert_int_equal(o.max_stall_ms, 300);
-    ingest_window_close(fx->ingest, "unknown");     // harmless
-    assert_int_equal(ingest_window_open(fx->ingest, "short", 50, 1000), -1);
+    assert_int_equal(ingest_send_config(fx->ingest, "short", 50, 1000), -1);
+    assert_int_equal(ingest_send_config(fx->ingest, NULL, 50, 1000), -1);
+    //  Sent once: the next frame brings only its ack.
+    s_event(fx, 1, "e", NULL, NULL);
+    s_expect_ack(fx, 1);
+    assert_true(s_quiet(fx));
 }
 
-//  A window opened before the agent spoke: its Config goes out with the
-//  agent's first frame, before that frame's ack.
-static void test_window_config_waits_for_agent(void **state)
+//  A Config for an agent that has not spoken goes out with its first frame,
+//  before that frame's ack, once; only the latest one waits.
+static void test_send_config_waits_for_agent(void **state)
 {
     fixture_t *fx = *state;
     s_start(fx);
-    assert_int_equal(ingest_window_open(fx->ingest, fx->key, 100, 30000), 0);
+    assert_int_equal(ingest_send_config(fx->ingest, fx->key, 50, 1000), 0);
+    assert_int_equal(ingest_send_config(fx->ingest, fx->key, 100, 30000), 0);
     s_hello(fx, 5, "boot-1");
     Ferry__Envelope *env = s_recv_config(fx);
     assert_int_equal(env->config->fast_heartbeat_ms, 100);
     assert_int_equal(env->config->fast_for_ms, 30000);
+    assert_false(env->config->end_window);
     codec_free(&env);
     s_expect_ack(fx, 0);
-    //  Sent once: the next frame brings only its ack.
     s_event(fx, 1, "e", NULL, NULL);
     s_expect_ack(fx, 1);
-    //  Resumed after a restart: the database's evidence stands in.
-    assert_int_equal(ingest_window_resume(fx->ingest, fx->key, 100, 30000, 12345, "boot-0",
-                                          "OLDSER", INGEST_LPM_CHECK), 0);
-    env = s_recv_config(fx);
-    assert_int_equal(env->config->fast_heartbeat_ms, 100);
-    codec_free(&env);
-    ingest_observation_t o;
-    s_observe(fx, &o);
-    assert_true(o.window_open);
-    assert_true(o.resumed);
-    assert_int_equal(o.window_start_ms, 12345);
-    assert_string_equal(o.window_boot_id, "boot-0");
-    assert_string_equal(o.serial, "OLDSER");
-    assert_int_equal(o.lpm_phases, INGEST_LPM_CHECK);
+    assert_true(s_quiet(fx));
 }
 
 static bool s_monitor_event(fixture_t *fx, void *arg)
@@ -948,9 +979,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gap_acked_when_filled, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_counted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rejected_set_aside_and_acked, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_observe, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_window_open_close, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_window_config_waits_for_agent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_observer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_config, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_config_waits_for_agent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_run_stops_after_commit, s_setup, s_teardown),
     };

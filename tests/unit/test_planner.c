@@ -39,6 +39,7 @@
 #include "hmc_xml.h"
 #include "ingest.h"
 #include "lpm_fixture.h"
+#include "move_window.h"
 #include "planner.h"
 #include "store_read.h"
 
@@ -60,6 +61,7 @@ typedef struct {
     char password[400];
     pid_t sim;
     ingest_t *ingest;
+    move_window_t *windows;         // fed by ingest, asked by the planner
     store_writer_t *writer;         // the database's writer thread
     planner_t *planner;
     int64_t plan_id;
@@ -172,6 +174,9 @@ static int s_teardown(void **state)
 {
     fixture_t *f = *state;
     planner_destroy(&f->planner);
+    if (f->ingest)
+        ingest_set_observer(f->ingest, NULL);
+    move_window_destroy(&f->windows);
     ingest_destroy(&f->ingest);
     store_writer_destroy(&f->writer);
     sqlite3_close(f->watch);
@@ -180,6 +185,11 @@ static int s_teardown(void **state)
     it_teardown(&f->env);
     free(f);
     return 0;
+}
+
+static int s_send_config(void *arg, const char *key, uint32_t fast_ms, uint32_t for_ms)
+{
+    return ingest_send_config(arg, key, fast_ms, for_ms);
 }
 
 static void s_start_collector(fixture_t *f, ingest_options_t *io, char *cert_secret, size_t size)
@@ -198,6 +208,13 @@ static void s_start_collector(fixture_t *f, ingest_options_t *io, char *cert_sec
     f->ingest = ingest_new(io, f->writer, err, sizeof err);
     if (!f->ingest)
         fail_msg("ingest_new: %s", err);
+    //  Wired as services.c does: the windows fed by ingest, their Configs
+    //  sent through it.
+    f->windows = move_window_new(s_send_config, f->ingest);
+    assert_non_null(f->windows);
+    ingest_observer_t observer;
+    move_window_observer(f->windows, &observer);
+    ingest_set_observer(f->ingest, &observer);
     planner_hmc_t hmc = {.name = "hmc1"};
     hmc.options.url = f->url;
     hmc.options.user = "hscroot";
@@ -208,7 +225,7 @@ static void s_start_collector(fixture_t *f, ingest_options_t *io, char *cert_sec
                             .window_ms = 60000, .verify_timeout_ms = 10000,
                             .job_timeout_ms = 60000, .inventory_ms = 200,
                             .starts_per_s = STARTS_PER_S};
-    f->planner = planner_new(f->ingest, f->writer, &po, err, sizeof err);
+    f->planner = planner_new(f->ingest, f->windows, f->writer, &po, err, sizeof err);
     if (!f->planner)
         fail_msg("planner_new: %s", err);
 }
