@@ -245,7 +245,12 @@ void it_teardown(it_env_t *env)
         fprintf(stderr, "harness: kept %s\n", env->dir);
         return;
     }
-    nftw(env->dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    it_rmtree(env->dir);
+}
+
+void it_rmtree(const char *dir)
+{
+    nftw(dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void s_write_file(const char *path, const char *text)

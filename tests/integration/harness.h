@@ -41,6 +41,9 @@ const char *it_run_id(void);
 //  A TCP port on 127.0.0.1 nobody listens on right now.
 int it_free_port(void);
 
+//  Remove dir (borrowed) and everything below it; what cannot be removed stays.
+void it_rmtree(const char *dir);
+
 //  Temp dir (/tmp/ferry-it-RUN-XXXXXX), collector key, allowed dir, free
 //  port. Aborts the test on failure.
 void it_setup(it_env_t *env);

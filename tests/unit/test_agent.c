@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include <czmq.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "agent.h"
 #include "clock.h"
 #include "codec.h"
@@ -266,23 +266,6 @@ typedef struct {
     int rc;                       // its return code
 } run_fixture_t;
 
-static void s_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            s_rmtree(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static void *s_agent_thread(void *arg)
 {
@@ -368,7 +351,7 @@ static int s_run_teardown(void **state)
     zsock_destroy(&fx->router);
     zcert_destroy(&fx->collector);
     config_destroy(&fx->config);
-    s_rmtree(fx->dir);
+    it_rmtree(fx->dir);
     free(fx);
     return 0;
 }

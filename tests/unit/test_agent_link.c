@@ -14,12 +14,12 @@
 #include <cmocka.h>
 
 #include <czmq.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "agent_link.h"
 #include "clock.h"
 #include "codec.h"
@@ -57,22 +57,6 @@ struct _fixture_t {
 
 // ------------------------------------------------------------------ helpers
 
-static void s_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static void s_handler(const Ferry__Envelope *env, void *arg)
 {
@@ -152,7 +136,7 @@ static int s_teardown(void **state)
     spool_destroy(&fx->spool);
     zcert_destroy(&fx->collector);
     zcert_destroy(&fx->agent);
-    s_rmtree(fx->dir);
+    it_rmtree(fx->dir);
     free(fx);
     return 0;
 }

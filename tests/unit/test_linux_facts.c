@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "linux_facts.h"
 
 #define FIXTURES FERRY_SOURCE_DIR "/tests/fixtures/linux"
@@ -75,24 +75,6 @@ static void s_put(const char *dir, const char *rel, const char *text)
     fclose(file);
 }
 
-static void s_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        unlink(dir);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        s_rmtree(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static json_t *s_collect_tree(const char *tree, const char *sys_override)
 {
@@ -329,7 +311,7 @@ static void test_odd_sources(void **state)
     facts = linux_facts_collect(proc, sys, dir);
     s_expect_warning(facts, "no known key=value", NULL);
     json_decref(facts);
-    s_rmtree(dir);
+    it_rmtree(dir);
 }
 
 int main(void)

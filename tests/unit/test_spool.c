@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "harness.h"
 #include "spool.h"
 
 #define HDR 64u
@@ -32,22 +32,6 @@ typedef struct {
 // ---------------------------------------------------------------------------
 //  Helpers
 
-static void s_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static int s_setup(void **state)
 {
@@ -69,8 +53,8 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fixture_t *f = *state;
-    s_rmtree(f->dir);
-    s_rmtree(f->dir2);
+    it_rmtree(f->dir);
+    it_rmtree(f->dir2);
     free(f);
     return 0;
 }
@@ -808,7 +792,7 @@ static void test_random_damage(void **state)
     fixture_t *f = *state;
     uint32_t rnd = 12345;
     for (int round = 0; round < 60; round++) {
-        s_rmtree(f->dir);
+        it_rmtree(f->dir);
         assert_int_equal(mkdir(f->dir, 0700), 0);
         spool_t *sp = s_open(f->dir, SMALL);
         for (int i = 0; i < 40; i++)
