@@ -55,7 +55,7 @@ typedef struct {
     uint64_t stream_written;        // stream id written with acked_written
     bool in_batch;                  // listed in the open batch's peers
     bool force_ack;                 // ack even if unchanged (Hello, duplicates)
-    bool ack_due;                   // flying: ack after its commit even if unchanged
+    void *observed;                 // the observer's record of this agent, NULL not asked yet
     bool seen_dirty;                // last_seen changed since the last flush
     int64_t last_seen_ms;           // wall clock of the latest frame
     bool has_heartbeat;             // heartbeat holds a figure
@@ -458,6 +458,14 @@ static void s_bad_frame(ingest_t *self, peer_t *peer, codec_status_t status)
     peer->bad_since_log = 0;
 }
 
+//  The observer's record of the peer, asked for once and kept.
+static void *s_observed(ingest_t *self, peer_t *peer)
+{
+    if (!peer->observed && self->observer.agent)
+        peer->observed = self->observer.agent(self->observer.arg, peer->key);
+    return peer->observed;
+}
+
 static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello,
                        const zmq_msg_t *frame)
 {
@@ -469,8 +477,9 @@ static void s_on_hello(ingest_t *self, peer_t *peer, const Ferry__Hello *hello,
                           zmq_msg_size((zmq_msg_t *) frame)) != 0)
         self->batch_failed = true;
     peer->force_ack = true;
-    if (self->observer.hello)
-        self->observer.hello(self->observer.arg, peer->key, hello);
+    void *observed = s_observed(self, peer);
+    if (observed && self->observer.hello)
+        self->observer.hello(self->observer.arg, observed, hello);
 }
 
 static void s_send_config(ingest_t *self, peer_t *peer)
@@ -491,8 +500,9 @@ static void s_send_config(ingest_t *self, peer_t *peer)
 //  windows with it), and the moment a Config that waited can go out.
 static void s_observe_frame(ingest_t *self, peer_t *peer)
 {
-    if (self->observer.frame)
-        self->observer.frame(self->observer.arg, peer->key, peer->last_seen_ms, clock_mono_ms());
+    void *observed = s_observed(self, peer);
+    if (observed && self->observer.frame)
+        self->observer.frame(self->observer.arg, observed, peer->last_seen_ms, clock_mono_ms());
     if (peer->config_pending && peer->rid_len)
         s_send_config(self, peer);
 }
@@ -548,8 +558,9 @@ static void s_on_data(ingest_t *self, peer_t *peer, const Ferry__Envelope *env,
     seqtrack_floor(peer->track, env->first_seq);
     //  What the agent reports is observed stored or not (a duplicate too):
     //  whoever waits on it looks now, not after the commit.
-    if (storable && self->observer.body)
-        self->observer.body(self->observer.arg, peer->key, env);
+    void *observed = storable ? s_observed(self, peer) : NULL;
+    if (observed && self->observer.body)
+        self->observer.body(self->observer.arg, observed, env);
 }
 
 static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
@@ -618,8 +629,9 @@ static void s_handle(ingest_t *self, zmq_msg_t *rid, zmq_msg_t *payload)
         if (stall > peer->heartbeat.stall_ms)
             peer->heartbeat.stall_ms = stall;
         peer->has_heartbeat = true;
-        if (self->observer.heartbeat)
-            self->observer.heartbeat(self->observer.arg, peer->key, env->heartbeat);
+        void *observed = s_observed(self, peer);
+        if (observed && self->observer.heartbeat)
+            self->observer.heartbeat(self->observer.arg, observed, env->heartbeat);
         break;
     }
     default:
@@ -863,6 +875,8 @@ void ingest_set_observer(ingest_t *self, const ingest_observer_t *observer)
         self->observer = *observer;
     else
         memset(&self->observer, 0, sizeof self->observer);
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
+        peer->observed = NULL;
 }
 
 zloop_t *ingest_loop(ingest_t *self) { return self->loop; }

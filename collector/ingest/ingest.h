@@ -61,22 +61,31 @@ void ingest_reload(ingest_t *self);
 //  public key) and what was decoded, both borrowed for the call. A callback
 //  must not write to the store (a batch may be open) nor call back into
 //  ingest other than ingest_send_config. Any callback may be NULL.
+//  The callbacks get the observer's own record of the agent (what agent
+//  returned for its key), not the key: ingest keeps it with the peer, so
+//  every frame costs no second lookup by key.
 typedef struct {
+    //  The observer's record of the agent with key, asked once per agent
+    //  (again after ingest_set_observer). NULL (out of memory): the
+    //  callbacks are skipped for that frame and it is asked at the next.
+    void *(*agent)(void *arg, const char *key);
     //  Every frame of an authenticated peer, bad ones too, before decoding:
     //  wall and monotonic clock when it was read.
-    void (*frame)(void *arg, const char *key, int64_t wall_ms, int64_t mono_ms);
+    void (*frame)(void *arg, void *agent, int64_t wall_ms, int64_t mono_ms);
     //  A Hello.
-    void (*hello)(void *arg, const char *key, const Ferry__Hello *hello);
+    void (*hello)(void *arg, void *agent, const Ferry__Hello *hello);
     //  A Heartbeat (not stored as a message: only its figures are kept).
-    void (*heartbeat)(void *arg, const char *key, const Ferry__Heartbeat *heartbeat);
+    void (*heartbeat)(void *arg, void *agent, const Ferry__Heartbeat *heartbeat);
     //  A data message (facts, event, metrics) the store accepts (store_check),
     //  new (once it joined the batch) or a duplicate; what the store would
     //  refuse is not passed on.
-    void (*body)(void *arg, const char *key, const Ferry__Envelope *env);
+    void (*body)(void *arg, void *agent, const Ferry__Envelope *env);
     void *arg;                    // passed to each callback
 } ingest_observer_t;
 
-//  Set (observer copied; NULL clears) the one observer.
+//  Set (observer copied; NULL clears) the one observer. agent must be set
+//  when any other callback is; the records of a previous observer are
+//  forgotten.
 void ingest_set_observer(ingest_t *self, const ingest_observer_t *observer);
 
 //  Send the agent with key (borrowed) a Config asking for heartbeats every

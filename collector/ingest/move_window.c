@@ -11,6 +11,7 @@
 
 //  One agent.
 typedef struct {
+    char key[MOVE_WINDOW_KEY_SIZE]; // the agent's CURVE key (the listener is told it)
     move_window_observation_t seen; // identity and move-window figures
     int64_t last_frame_mono_ms;     // monotonic time of the latest frame, for gaps; 0 = none
                                     // since the window opened
@@ -65,6 +66,7 @@ static s_agent_t *s_agent_get(move_window_t *self, const char *key)
     agent = calloc(1, sizeof *agent);
     if (!agent)
         return NULL;
+    snprintf(agent->key, sizeof agent->key, "%s", key);
     if (zhashx_insert(self->agents, key, agent) != 0) {
         free(agent);
         return NULL;
@@ -74,11 +76,16 @@ static s_agent_t *s_agent_get(move_window_t *self, const char *key)
 
 //  Every frame is a sign of life: inside a move window the largest silence
 //  between two of them is the outage the partition really had.
-static void s_on_frame(void *arg, const char *key, int64_t wall_ms, int64_t mono_ms)
+//  ingest_observer_t's agent: the record the other callbacks get.
+static void *s_on_agent(void *arg, const char *key)
 {
-    s_agent_t *agent = s_agent_get(arg, key);
-    if (!agent)
-        return;
+    return s_agent_get(arg, key);
+}
+
+static void s_on_frame(void *arg, void *record, int64_t wall_ms, int64_t mono_ms)
+{
+    (void) arg;
+    s_agent_t *agent = record;
     move_window_observation_t *o = &agent->seen;
     if (o->window_open && agent->last_frame_mono_ms) {
         int64_t gap = mono_ms - agent->last_frame_mono_ms;
@@ -90,21 +97,19 @@ static void s_on_frame(void *arg, const char *key, int64_t wall_ms, int64_t mono
     o->last_frame_ms = wall_ms;
 }
 
-static void s_on_hello(void *arg, const char *key, const Ferry__Hello *hello)
+static void s_on_hello(void *arg, void *record, const Ferry__Hello *hello)
 {
-    s_agent_t *agent = s_agent_get(arg, key);
-    if (!agent)
-        return;
+    (void) arg;
+    s_agent_t *agent = record;
     agent->seen.heartbeat_ms = 0;        // a restarted agent may run another configuration
     if (hello->boot_id && hello->boot_id[0])
         snprintf(agent->seen.boot_id, sizeof agent->seen.boot_id, "%s", hello->boot_id);
 }
 
-static void s_on_heartbeat(void *arg, const char *key, const Ferry__Heartbeat *heartbeat)
+static void s_on_heartbeat(void *arg, void *record, const Ferry__Heartbeat *heartbeat)
 {
-    s_agent_t *agent = s_agent_get(arg, key);
-    if (!agent)
-        return;
+    (void) arg;
+    s_agent_t *agent = record;
     move_window_observation_t *o = &agent->seen;
     if (o->window_open && heartbeat->stall_ms > o->max_stall_ms)
         o->max_stall_ms = heartbeat->stall_ms;
@@ -164,17 +169,17 @@ static bool s_observe_body(move_window_observation_t *o, const Ferry__Envelope *
 //  refuse reports nothing about the agent either), stored or a duplicate.
 //  Evidence is read from memory, stored or not: whoever waits on it looks
 //  now, not at its next tick (a tenth of a second of verify latency).
-static void s_on_body(void *arg, const char *key, const Ferry__Envelope *env)
+static void s_on_body(void *arg, void *record, const Ferry__Envelope *env)
 {
     move_window_t *self = arg;
-    s_agent_t *agent = s_agent_get(self, key);
-    if (agent && s_observe_body(&agent->seen, env) && self->window_fn)
-        self->window_fn(key, self->window_arg);
+    s_agent_t *agent = record;
+    if (s_observe_body(&agent->seen, env) && self->window_fn)
+        self->window_fn(agent->key, self->window_arg);
 }
 
 void move_window_observer(move_window_t *self, ingest_observer_t *out)
 {
-    *out = (ingest_observer_t) { .frame = s_on_frame, .hello = s_on_hello,
+    *out = (ingest_observer_t) { .agent = s_on_agent, .frame = s_on_frame, .hello = s_on_hello,
                                  .heartbeat = s_on_heartbeat, .body = s_on_body, .arg = self };
 }
 

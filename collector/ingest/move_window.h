@@ -43,6 +43,7 @@ typedef struct {
     bool resumed;                 // reopened after a collector restart: gaps before it unknown
 } move_window_observation_t;
 
+#define MOVE_WINDOW_KEY_SIZE 48   // a CURVE key in Z85 is 40 characters, with room
 #define MOVE_WINDOW_LPM_CHECK 1u
 #define MOVE_WINDOW_LPM_PRE 2u
 #define MOVE_WINDOW_LPM_POST 4u

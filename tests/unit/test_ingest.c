@@ -19,7 +19,6 @@
 
 #include <arpa/inet.h>
 #include <czmq.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "clock.h"
 #include "codec.h"
 #include "ingest.h"
@@ -42,6 +42,7 @@ typedef bool(cond_fn)(fixture_t *fx, void *arg);
 
 //  What ingest told its observer (the test's own, set by s_start).
 typedef struct {
+    int agents;                   // records asked for (once per agent)
     int frames, hellos, heartbeats, bodies; // calls of each callback
     bool other_key;               // a call with another key than the agent's
     int64_t wall_ms, mono_ms;     // times of the latest frame
@@ -80,23 +81,6 @@ struct _fixture_t {
 
 // ------------------------------------------------------------------ helpers
 
-static void s_rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0)
-            s_rmtree(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static void s_copy(const char *from, const char *to)
 {
@@ -113,18 +97,6 @@ static void s_copy(const char *from, const char *to)
 
 //  A loopback port nobody listens on now (ingest_new is retried when another
 //  process takes it in between).
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof addr;
-    assert_int_equal(bind(fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *) &addr, &len), 0);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 static zcert_t *s_keygen(fixture_t *fx, const char *name)
 {
     char err[256] = "", path[256];
@@ -180,7 +152,7 @@ static int s_teardown(void **state)
     store_writer_destroy(&fx->writer);      // safe twice
     zcert_destroy(&fx->collector);
     zcert_destroy(&fx->agent);
-    s_rmtree(fx->dir);
+    it_rmtree(fx->dir);
     free(fx);
     return 0;
 }
@@ -222,16 +194,26 @@ static zsock_t *s_dealer(fixture_t *fx, zcert_t *cert)
     return dealer;
 }
 
-static void s_seen_key(fixture_t *fx, const char *key)
+//  The observer's record of an agent: the fixture's key string itself.
+static void *s_on_agent(void *arg, const char *key)
 {
+    fixture_t *fx = arg;
+    fx->seen.agents++;
     if (strcmp(key, fx->key) != 0)
+        fx->seen.other_key = true;
+    return fx->key;
+}
+
+static void s_seen_record(fixture_t *fx, void *agent)
+{
+    if (agent != fx->key)
         fx->seen.other_key = true;
 }
 
-static void s_on_frame(void *arg, const char *key, int64_t wall_ms, int64_t mono_ms)
+static void s_on_frame(void *arg, void *agent, int64_t wall_ms, int64_t mono_ms)
 {
     fixture_t *fx = arg;
-    s_seen_key(fx, key);
+    s_seen_record(fx, agent);
     fx->seen.frames++;
     if (mono_ms < fx->seen.mono_ms)
         fx->seen.mono_back = true;
@@ -239,27 +221,27 @@ static void s_on_frame(void *arg, const char *key, int64_t wall_ms, int64_t mono
     fx->seen.mono_ms = mono_ms;
 }
 
-static void s_on_hello(void *arg, const char *key, const Ferry__Hello *hello)
+static void s_on_hello(void *arg, void *agent, const Ferry__Hello *hello)
 {
     fixture_t *fx = arg;
-    s_seen_key(fx, key);
+    s_seen_record(fx, agent);
     fx->seen.hellos++;
     snprintf(fx->seen.boot_id, sizeof fx->seen.boot_id, "%s", hello->boot_id);
 }
 
-static void s_on_heartbeat(void *arg, const char *key, const Ferry__Heartbeat *heartbeat)
+static void s_on_heartbeat(void *arg, void *agent, const Ferry__Heartbeat *heartbeat)
 {
     fixture_t *fx = arg;
-    s_seen_key(fx, key);
+    s_seen_record(fx, agent);
     fx->seen.heartbeats++;
     fx->seen.interval_ms = heartbeat->interval_ms;
     fx->seen.stall_ms = heartbeat->stall_ms;
 }
 
-static void s_on_body(void *arg, const char *key, const Ferry__Envelope *env)
+static void s_on_body(void *arg, void *agent, const Ferry__Envelope *env)
 {
     fixture_t *fx = arg;
-    s_seen_key(fx, key);
+    s_seen_record(fx, agent);
     fx->seen.bodies++;
     fx->seen.body_case = env->body_case;
     fx->seen.body_seq = env->seq;
@@ -278,7 +260,7 @@ static void s_start(fixture_t *fx)
     if (!fx->writer)
         fail_msg("store_writer_new: %s", err);
     for (int attempt = 0; attempt < 5 && !fx->ingest; attempt++) {
-        snprintf(fx->bind, sizeof fx->bind, "tcp://127.0.0.1:%d", s_free_port());
+        snprintf(fx->bind, sizeof fx->bind, "tcp://127.0.0.1:%d", it_free_port());
         fx->ingest = ingest_new(&fx->opts, fx->writer, err, sizeof err);
     }
     if (!fx->ingest)
@@ -286,7 +268,7 @@ static void s_start(fixture_t *fx)
     fx->timer = zloop_timer(ingest_loop(fx->ingest), TICK_MS, 0, s_on_tick, fx);
     assert_true(fx->timer >= 0);
     memset(&fx->seen, 0, sizeof fx->seen);
-    ingest_observer_t observer = { .frame = s_on_frame, .hello = s_on_hello,
+    ingest_observer_t observer = { .agent = s_on_agent, .frame = s_on_frame, .hello = s_on_hello,
                                    .heartbeat = s_on_heartbeat, .body = s_on_body, .arg = fx };
     ingest_set_observer(fx->ingest, &observer);
     fx->dealer = s_dealer(fx, fx->agent);
@@ -533,7 +515,7 @@ static void test_new_refuses_bad_setup(void **state)
 {
     fixture_t *fx = *state;
     char err[256] = "";
-    snprintf(fx->bind, sizeof fx->bind, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(fx->bind, sizeof fx->bind, "tcp://127.0.0.1:%d", it_free_port());
     char missing[160];
     snprintf(missing, sizeof missing, "%s/nowhere", fx->dir);
     fx->opts.allowed_dir = missing;
@@ -795,6 +777,8 @@ static void test_observer(void **state)
     assert_int_equal(fx->seen.body_case, FERRY__ENVELOPE__BODY_METRICS);
     assert_false(fx->seen.mono_back);
     assert_false(fx->seen.other_key);
+    //  Its record was asked for once, not at every frame.
+    assert_int_equal(fx->seen.agents, 1);
     //  Heartbeats are not stored as messages; their figures reach the agents row.
     assert_int_equal(ingest_stored(fx->ingest), 3);
     s_expect_sql(fx, "SELECT heartbeat_interval_ms FROM agents", 5000);

@@ -74,16 +74,26 @@ static int s_teardown(void **state)
 
 // ------------------------------------------------------------------ feeding
 
+//  The record ingest would keep for key (asked once per agent there; here
+//  each time, which must give the same record).
+static void *s_record(fixture_t *fx, const char *key)
+{
+    void *record = fx->feed.agent(fx->feed.arg, key);
+    assert_non_null(record);
+    assert_ptr_equal(record, fx->feed.agent(fx->feed.arg, key));
+    return record;
+}
+
 static void s_frame(fixture_t *fx, const char *key, int64_t wall_ms, int64_t mono_ms)
 {
-    fx->feed.frame(fx->feed.arg, key, wall_ms, mono_ms);
+    fx->feed.frame(fx->feed.arg, s_record(fx, key), wall_ms, mono_ms);
 }
 
 static void s_hello(fixture_t *fx, const char *key, const char *boot_id)
 {
     Ferry__Hello hello = FERRY__HELLO__INIT;
     hello.boot_id = (char *) boot_id;
-    fx->feed.hello(fx->feed.arg, key, &hello);
+    fx->feed.hello(fx->feed.arg, s_record(fx, key), &hello);
 }
 
 static void s_heartbeat(fixture_t *fx, const char *key, uint32_t interval_ms, uint32_t stall_ms)
@@ -91,7 +101,7 @@ static void s_heartbeat(fixture_t *fx, const char *key, uint32_t interval_ms, ui
     Ferry__Heartbeat hb = FERRY__HEARTBEAT__INIT;
     hb.interval_ms = interval_ms;
     hb.stall_ms = stall_ms;
-    fx->feed.heartbeat(fx->feed.arg, key, &hb);
+    fx->feed.heartbeat(fx->feed.arg, s_record(fx, key), &hb);
 }
 
 static void s_facts(fixture_t *fx, const char *key, const char *serial, const char *boot_id)
@@ -103,7 +113,7 @@ static void s_facts(fixture_t *fx, const char *key, const char *serial, const ch
     env.seq = 1;
     env.body_case = FERRY__ENVELOPE__BODY_FACTS;
     env.facts = &facts;
-    fx->feed.body(fx->feed.arg, key, &env);
+    fx->feed.body(fx->feed.arg, s_record(fx, key), &env);
 }
 
 //  An event with one attribute (name NULL: none).
@@ -124,7 +134,7 @@ static void s_event(fixture_t *fx, const char *key, const char *kind, const char
     env.seq = 1;
     env.body_case = FERRY__ENVELOPE__BODY_EVENT;
     env.event = &event;
-    fx->feed.body(fx->feed.arg, key, &env);
+    fx->feed.body(fx->feed.arg, s_record(fx, key), &env);
 }
 
 static void s_phase(fixture_t *fx, const char *key, const char *phase)
